@@ -561,7 +561,8 @@ static void keys_within(const json_t *obj, const json_t *schema_properties, cons
   const char *key;
   json_t *v;
   json_object_foreach((json_t *)obj, key, v) {
-    if (!json_object_get(schema_properties, key)) fail_msg("%s: field %s not in the spec", what, key);
+    if (!json_object_get(schema_properties, key))
+      fail_msg("%s: field %s not in the spec", what, key);
   }
 }
 
@@ -742,7 +743,8 @@ static bool has_rule(const json_t *rules, bool allow, const char *type, json_int
     json_t *t = json_object_get(r, "type"), *ma = json_object_get(r, "major"),
            *mi = json_object_get(r, "minor");
     if (json_is_true(json_object_get(r, "allow")) != allow) continue;
-    if ((type == NULL) != (t == NULL) || (type && strcmp(json_string_value(t), type) != 0)) continue;
+    if ((type == NULL) != (t == NULL)) continue;
+    if (type && strcmp(json_string_value(t), type) != 0) continue;
     if ((major < 0) != (ma == NULL) || (ma && json_integer_value(ma) != major)) continue;
     if ((minor < 0) != (mi == NULL) || (mi && json_integer_value(mi) != minor)) continue;
     if (strcmp(json_string_value(json_object_get(r, "access")), "rwm") != 0) continue;

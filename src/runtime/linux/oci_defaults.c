@@ -99,11 +99,9 @@ int oci_caps_normalize(const json_t *caps, uint64_t available, json_t **out, arc
   json_array_foreach(caps, i, v) {
     if (!json_is_string(v))
       return err_set(err, 400, "invalid capability list: expected an array of strings");
-    autofree char *name = NULL;
     const char *given = json_string_value(v);
-    size_t n = strlen(given);
-    bool has_prefix = n >= 4 && strncasecmp(given, "CAP_", 4) == 0;
-    name = has_prefix || strcasecmp(given, "ALL") == 0 ? xstrdup(given) : xasprintf("CAP_%s", given);
+    bool keep_as_is = strncasecmp(given, "CAP_", 4) == 0 || strcasecmp(given, "ALL") == 0;
+    autofree char *name = keep_as_is ? xstrdup(given) : xasprintf("CAP_%s", given);
     for (char *p = name; *p; p++) *p = (char)toupper((unsigned char)*p);
     if (strcmp(name, "ALL") != 0) {
       int number = cap_number(name);

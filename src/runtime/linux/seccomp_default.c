@@ -251,7 +251,8 @@ json_t *oci_seccomp_default_profile(void) {
                                                ? string_list(arch_map[i].sub_arches)
                                                : json_null()));
   json_t *syscalls = json_array();
-  for (size_t i = 0; i < ARRAY_LEN(rules); i++) json_array_append_new(syscalls, rule_json(&rules[i]));
+  for (size_t i = 0; i < ARRAY_LEN(rules); i++)
+    json_array_append_new(syscalls, rule_json(&rules[i]));
   return json_pack("{s:s, s:i, s:o, s:o}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet",
                    EPERM, "archMap", archs, "syscalls", syscalls);
 }

@@ -86,8 +86,9 @@ static oci_kernel_version host_kernel;
 
 static void read_host_kernel(void) {
   struct utsname uts;
-  if (uname(&uts) == 0 && sscanf(uts.release, "%u.%u", &host_kernel.kernel, &host_kernel.major) != 2)
-    host_kernel = (oci_kernel_version){0, 0};
+  unsigned kernel, major;
+  if (uname(&uts) == 0 && sscanf(uts.release, "%u.%u", &kernel, &major) == 2)
+    host_kernel = (oci_kernel_version){kernel, major};
 }
 
 oci_kernel_version oci_kernel_host_version(void) {
