@@ -11,6 +11,14 @@
 
 void api_swarm_inactive(api_req *req) {
   const char *path = api_path(req);
+  /* dockerd decodes the request before it asks the cluster: bad JSON is a 400 first */
+  json_t *body = NULL;
+  arca_err err;
+  if (api_body_json(req, &body, &err) < 0) {
+    api_reply_error(req, &err);
+    return;
+  }
+  json_decref(body);
   if (!strcmp(path, "/swarm/leave")) {
     api_reply_errorf(req, 503, "This node is not part of a swarm");
     return;
