@@ -760,8 +760,8 @@ int pattern_list_parse_dockerignore(const char *content, pattern_list **out, arc
   while (*cursor) {
     const char *newline = strchr(cursor, '\n');
     size_t len = newline ? (size_t)(newline - cursor) : strlen(cursor);
-    size_t line_len = len > 0 && cursor[len - 1] == '\r' ? len - 1 : len;
-    char *line = dockerignore_line(cursor, line_len);
+    /* A '\r' before the '\n' goes with the trimming of whitespace. */
+    char *line = dockerignore_line(cursor, len);
     if (line) {
       if (count == cap) lines = xrealloc(lines, (cap = cap ? cap * 2 : 16) * sizeof *lines);
       lines[count++] = line;
