@@ -11,9 +11,14 @@
  * but '/', `[a-c]` / `[^a-c]` a class, `\x` the character x, `**` any number of whole
  * directories (also none). A pattern that matches a directory excludes everything below
  * it. Patterns apply in order and a later one wins, so `!pattern` re-includes what earlier
- * ones excluded. Where patternmatcher's translation to a Go regexp gives odd meanings
- * (`*` or `?` inside [..], `\d`-style escapes, [[:alpha:]]) this takes the plain glob
- * meaning instead. */
+ * ones excluded. A pattern with wildcards is a Go regexp to Docker, and that shows: a bare
+ * '^' anchors, and "\b", "\d", "\s", "\w" (and their capitals), "\A", "\z", "\n", "\t" ...
+ * keep their regexp meanings here too. Differences, all in odd corners:
+ *   - `|`, `{` and `}` are plain characters here; patternmatcher forgets to escape them, so
+ *     in Docker they act as regexp alternation and repetition;
+ *   - `*` and `?` inside [..] are plain characters here (Docker's regexp gets garbled);
+ *   - what Go's regexp refuses (a reversed range [z-a], "\q", "\x41", "\pL") Docker
+ *     reports on each match; here the pattern is refused up front, same message. */
 #ifndef ARCA_COMMON_PATTERN_H
 #define ARCA_COMMON_PATTERN_H
 
