@@ -216,7 +216,6 @@ bool filters_regex_match(const filters *f, const char *key, const char *source) 
 bool filters_match_labels(const filters *f, const char *key, const json_t *labels) {
   const filter_field *field = field_of(f, key);
   if (!field || field->nvalues == 0) return true;
-  if (!json_is_object(labels) || json_object_size(labels) == 0) return false;
   for (size_t i = 0; i < field->nvalues; i++) {
     const char *rule = field->values[i].text;
     const char *eq = strchr(rule, '=');
