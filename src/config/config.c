@@ -422,7 +422,10 @@ static int build(const json_t *flags, const char *config_file, bool must_exist, 
   defaults(cfg);
   cfg->config_file = xstrdup(config_file);
   cfg->config_file_named = must_exist;
-  if (decode(merged, cfg, err) < 0) return -1;
+  if (decode(merged, cfg, err) < 0) {
+    config_free(cfg);
+    return -1;
+  }
   finish_defaults(cfg);
   return 0;
 }

@@ -27,8 +27,8 @@ except socket.timeout:
 print(data.split(b'\r\n', 1)[0].decode(errors='replace'))
 PY
 }
-out=$(raw 'GARBAGE\r\n\r\n')
-assert_match "$out" "^HTTP/1\.[01] 400" "malformed request line gets 400"
+out=$(raw 'GET /_ping HTTP/1.1\r\nthis is no header\r\n\r\n')
+assert_match "$out" "^HTTP/1\.[01] 400" "malformed header line gets 400"
 out=$(raw 'GET /_ping HTTP/9.9\r\nHost: x\r\n\r\n')
 assert_match "$out" "^HTTP/1\.[01] (400|505)" "unknown HTTP version refused"
 assert_true "served after malformed requests" served
@@ -37,14 +37,17 @@ assert_true "served after malformed requests" served
 out=$($PY - "$T_SOCK" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
-s.sendall(b'GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'a' * (1 << 20) + b'\r\n\r\n')
+try:
+    s.sendall(b'GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'a' * (300 << 10) + b'\r\n\r\n')
+except OSError:
+    pass
 try:
     print(s.recv(4096).split(b'\r\n', 1)[0].decode())
 except Exception as e:
     print('closed', e)
 PY
 )
-assert_match "$out" "^(HTTP/1\.[01] 431|HTTP/1\.[01] 413|HTTP/1\.[01] 400|closed)" "oversized header refused ($out)"
+assert_match "$out" "^HTTP/1\.[01] 431" "oversized header refused with 431"
 assert_true "served after oversized headers" served
 
 # a JSON body above the limit: 413 with Docker's error shape
