@@ -279,7 +279,8 @@ _fx_stage_busybox() {
 
 _fx_build_busybox() {
   local work=$1 layout=$2 layer desc cfg
-  [ "$(readlink -f /bin/busybox)" = "$(readlink -f "$(dpkg-query -L busybox-static | grep -m1 '/bin/busybox$')")" ] ||
+  # The dynamic busybox package ships the same path; only the static one runs in any image.
+  dpkg-query -L busybox-static | grep -x '/bin/busybox' >/dev/null ||
     _fx_die "/bin/busybox does not come from busybox-static"
   _fx_stage_busybox "$work/busybox"
   layer=$(_fx_layer --own home/user:1000:1000 "$layout" "$work/busybox")
@@ -457,6 +458,8 @@ _fx_build_debian() {
     "$root"/var/cache/apt/archives/*.deb "$root"/var/log/bootstrap.log \
     "$root"/var/lib/dpkg/*-old "$root"/var/cache/debconf/*-old
   find "$root/var/lib/apt/lists" -mindepth 1 -maxdepth 1 -type f ! -name lock -delete
+  find "$root/var/log" -type f -name '*.log*' -delete
+  rm -f "$root/etc/hostname" "$root/etc/resolv.conf"
   : >"$root/etc/hostname"
   : >"$root/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"

@@ -472,6 +472,11 @@ debian_build() {
   expect_eq "debian chroot bash" "$(chroot "$work/root-debian" /bin/bash -c 'echo ok')" ok
   grep -q '^12\.' "$work/root-debian/etc/debian_version" || fail "not bookworm"
   [ -z "$(ls -A "$work/root-debian/dev")" ] || fail "/dev not empty"
+  expect_eq "apt lists" "$(find "$work/root-debian/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock)" ""
+  expect_eq "/etc/hostname" "$(stat -c '%a %s' "$work/root-debian/etc/hostname")" "644 0"
+  expect_eq "/etc/resolv.conf" "$(stat -c '%a %s' "$work/root-debian/etc/resolv.conf")" "644 0"
+  expect_eq "file owners kept (/etc/shadow group)" \
+    "$(stat -c %g "$work/root-debian/etc/shadow")" "$(chroot "$work/root-debian" getent group shadow | cut -d: -f3)"
   expect_eq "debian Cmd" "$(jq -c .config.Cmd "$(blob "$work/a/oci/debian" \
     "$(fixtures_image_id "$work/a/oci/debian")")")" '["bash"]'
   local before
