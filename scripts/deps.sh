@@ -10,7 +10,7 @@ BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 RUNTIME="runc crun conmon netavark aardvark-dns iptables tini uidmap"
 TESTS="curl jq busybox-static debootstrap docker-registry skopeo tmux socat
   python3 python3-docker docker-compose apache2-utils wrk iproute2 procps psmisc
-  e2fsprogs xz-utils bzip2 zstd"
+  e2fsprogs xz-utils bzip2 zstd openssl"
 BENCH="docker.io podman hyperfine iperf3"
 
 if [ "$(uname -s)" = Darwin ]; then
