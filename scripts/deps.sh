@@ -9,7 +9,7 @@ BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
   libcurl4-openssl-dev libarchive-dev libssl-dev libsqlite3-dev libcmocka-dev"
 RUNTIME="runc crun conmon netavark aardvark-dns iptables tini uidmap"
 TESTS="curl jq busybox-static debootstrap docker-registry skopeo tmux socat
-  python3 python3-docker docker-compose apache2-utils wrk iproute2 procps psmisc
+  python3 python3-yaml python3-docker docker-compose apache2-utils wrk iproute2 procps psmisc
   e2fsprogs xz-utils bzip2 zstd openssl"
 BENCH="docker.io podman hyperfine iperf3"
 

@@ -19,7 +19,7 @@ if [ -f "$HERE/lib/fixtures.sh" ] && [ -z "${E2E_NO_FIXTURES:-}" ]; then
   REG_STATE=$(mktemp -d /tmp/arca-e2e-registry.XXXXXX)
   registry_start "$REG_STATE" || { echo "e2e: registry failed to start" >&2; exit 1; }
   trap 'registry_stop; rm -rf "$REG_STATE"' EXIT
-  registry_push_fixtures || { echo "e2e: pushing fixtures failed" >&2; exit 1; }
+  registry_push_fixtures "$E2E_CACHE" || { echo "e2e: pushing fixtures failed" >&2; exit 1; }
   export REGISTRY_ADDR
 fi
 

@@ -31,6 +31,11 @@ out=$("$ARCAD" --help 2>&1)
 assert_contains "$out" "--insecure-registry" "help lists flags"
 assert_contains "$("$ARCAD" --version)" "Arca version" "--version"
 
+# the example file of the repository is valid
+out=$("$ARCAD" doctor --config-file "$E2E_DIR/../../config/daemon.json" 2>&1); rc=$?
+assert_not_contains "$out" "unable to configure" "config/daemon.json is a valid configuration"
+assert_contains "$out" "prerequisites" "doctor ran with the example file"
+
 # plain TCP off loopback is refused, as dockerd's warning says why
 out=$("$ARCAD" --data-root "$T_DATA" -H "tcp://0.0.0.0:2375" 2>&1); rc=$?
 assert_eq 1 "$rc" "non-loopback tcp without tlsverify refused"
