@@ -11,7 +11,7 @@ RUNTIME="runc crun conmon netavark aardvark-dns iptables tini uidmap"
 TESTS="curl jq busybox-static debootstrap docker-registry skopeo tmux socat
   python3 python3-yaml python3-docker docker-compose apache2-utils wrk iproute2 procps psmisc
   e2fsprogs xz-utils bzip2 zstd openssl"
-BENCH="docker.io podman hyperfine iperf3"
+BENCH="docker.io podman hyperfine iperf3 bc"
 
 if [ "$(uname -s)" = Darwin ]; then
   echo "macOS: brew install cmake pkg-config libmicrohttpd jansson curl libarchive openssl@3 sqlite cmocka jq"
