@@ -136,4 +136,15 @@ wait_for 5 test_listeners_at_least 1 || fail "curl listener not registered"
 kill "$cpid"; wait "$cpid" 2>/dev/null
 wait_for 3 test_listeners_exactly 0 || fail "listener not dropped after client vanished: $(listeners)"
 
+# shutdown with a stream open: the stream ends, arcad exits 0 promptly
+"$DOCKER_BIN" events >/dev/null 2>&1 &
+evpid=$!
+wait_for 5 test_listeners_at_least 1 || fail "listener before shutdown"
+t0=$(date +%s%N)
+arcad_stop
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_true "shutdown with an open events stream took ${dt}ms" test "$dt" -lt 3000
+wait_for 5 bash -c "! kill -0 $evpid 2>/dev/null" || fail "docker events did not end when arcad stopped"
+kill "$evpid" 2>/dev/null; wait "$evpid" 2>/dev/null
+
 t_finish
