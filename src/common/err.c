@@ -6,6 +6,7 @@
 int err_setv(arca_err *e, int status, const char *fmt, va_list ap) {
   if (!e) return -1;
   e->status = status;
+  e->exit_code = 0;
   vsnprintf(e->msg, sizeof e->msg, fmt, ap);
   return -1;
 }
@@ -46,6 +47,7 @@ int err_wrap(arca_err *e, const char *fmt, ...) {
 void err_clear(arca_err *e) {
   if (!e) return;
   e->status = 0;
+  e->exit_code = 0;
   e->msg[0] = '\0';
 }
 

@@ -13,6 +13,8 @@
 
 typedef struct arca_err {
   int status;                  /* HTTP status Docker would answer: 400, 404, 409, 500 ... */
+  int exit_code;               /* when a process could not be run: 126 (not executable) or
+                                * 127 (not found), as docker run/exec exit; else 0 */
   char msg[ARCA_ERR_MSG_MAX];
 } arca_err;
 
