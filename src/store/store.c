@@ -17,6 +17,14 @@ struct store {
 static const char *const migrations[] = {
     /* 1 */
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 2: images, references, layers */
+    "CREATE TABLE images (id TEXT PRIMARY KEY, config TEXT NOT NULL, layers TEXT NOT NULL,"
+    " parent TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, last_tag INTEGER NOT NULL DEFAULT 0,"
+    " size INTEGER NOT NULL DEFAULT 0, extra TEXT NOT NULL DEFAULT '{}');"
+    "CREATE TABLE refs (name TEXT PRIMARY KEY, image_id TEXT NOT NULL);"
+    "CREATE INDEX refs_by_image ON refs(image_id);"
+    "CREATE TABLE layers (chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT NOT NULL,"
+    " size INTEGER NOT NULL, created INTEGER NOT NULL);",
 };
 
 int store_sqlite_err(store *s, int rc, const char *what, arca_err *err) {
@@ -131,4 +139,35 @@ int store_meta_set(store *s, const char *key, const char *value, arca_err *err) 
   }
   store_unlock(s);
   return rc;
+}
+
+int store_tx_begin(store *s, arca_err *err) {
+  store_lock(s);
+  if (store_begin_locked(s, err) < 0) {
+    store_unlock(s);
+    return -1;
+  }
+  return 0;
+}
+
+int store_tx_commit(store *s, arca_err *err) {
+  int rc = store_commit_locked(s, err);
+  if (rc < 0) store_rollback_locked(s);
+  store_unlock(s);
+  return rc;
+}
+
+void store_tx_rollback(store *s) {
+  store_rollback_locked(s);
+  store_unlock(s);
+}
+
+int store_run_locked(store *s, const char *sql, const char *const *args, size_t nargs, arca_err *err) {
+  sqlite3_stmt *st = NULL;
+  if (store_prepare_locked(s, sql, &st, err) < 0) return -1;
+  for (size_t i = 0; i < nargs; i++) sqlite3_bind_text(st, (int)i + 1, args[i], -1, SQLITE_STATIC);
+  int r = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (r != SQLITE_DONE && r != SQLITE_ROW) return store_sqlite_err(s, r, "write", err);
+  return 0;
 }

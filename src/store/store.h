@@ -8,6 +8,7 @@
 #define ARCA_STORE_STORE_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,13 @@ int store_commit_locked(store *s, arca_err *err);
 void store_rollback_locked(store *s);
 int store_prepare_locked(store *s, const char *sql, sqlite3_stmt **st, arca_err *err);
 int store_sqlite_err(store *s, int rc, const char *what, arca_err *err);
+
+/* A transaction: takes the store lock until commit or rollback. */
+int store_tx_begin(store *s, arca_err *err);
+int store_tx_commit(store *s, arca_err *err);
+void store_tx_rollback(store *s);
+/* One statement with text parameters, while locked (inside a transaction or not). */
+int store_run_locked(store *s, const char *sql, const char *const *args, size_t nargs, arca_err *err);
 
 static inline void cleanup_stmtp(sqlite3_stmt **st) { if (*st) sqlite3_finalize(*st); }
 #define autostmt __attribute__((cleanup(cleanup_stmtp)))
