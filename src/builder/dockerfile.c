@@ -821,6 +821,7 @@ static int parse_nodes(const char *text, size_t len, node_list *out, directives 
   if (out->n == 0) {
     rc = err_set(err, 400, "file with no instructions");
   } else if (sc.too_long) {
+    *err_line = (int)sc.n + 1; /* the line after the last one scanned */
     rc = err_set(err, 400, "dockerfile line greater than max allowed size of %d", DF_MAX_LINE - 1);
   } else {
     *err_line = 0;
