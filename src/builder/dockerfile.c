@@ -48,8 +48,6 @@ char *df_upper(const char *s) {
 
 /* The separator of regexp [\t\v\f\r ]+ that buildkit splits words with. */
 static bool ws_sep(char c) { return c == '\t' || c == '\v' || c == '\f' || c == '\r' || c == ' '; }
-/* RE2's \s */
-static bool re_space(char c) { return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; }
 /* unicode.IsSpace(rune(b)) on one byte, as the byte-wise loops of buildkit do */
 static bool byte_space(char c) { return rune_is_space((unsigned char)c); }
 
@@ -151,6 +149,10 @@ char *df_heredoc_chomp(const char *content) {
 
 /* ---- splitting a line: split_command.go ---- */
 
+static void push_word(svec *words, const strbuf *word) {
+  svec_push(words, xstrndup(word->buf ? word->buf : "", word->len));
+}
+
 /* Takes the leading --flag words off line[0..n); returns where the arguments start. */
 static size_t extract_builder_flags(const char *line, size_t n, char esc, svec *flags) {
   enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
@@ -172,7 +174,7 @@ static size_t extract_builder_flags(const char *line, size_t n, char esc, svec *
     }
     if (pos == n) { /* in a word or quote at the end */
       bool dashdash = word.len == 2 && memcmp(word.buf, "--", 2) == 0;
-      if (!dashdash && (blank_ok || word.len > 0)) svec_push(flags, xstrndup(word.buf ? word.buf : "", word.len));
+      if (!dashdash && (blank_ok || word.len > 0)) push_word(flags, &word);
       break;
     }
     if (phase == IN_WORD) {
@@ -182,7 +184,7 @@ static size_t extract_builder_flags(const char *line, size_t n, char esc, svec *
           rest = pos; /* "--" ends the flags */
           goto out;
         }
-        if (blank_ok || word.len > 0) svec_push(flags, xstrndup(word.buf ? word.buf : "", word.len));
+        if (blank_ok || word.len > 0) push_word(flags, &word);
         word.len = 0;
         blank_ok = false;
         continue;
@@ -255,13 +257,13 @@ static void parse_words(const char *rest, char esc, svec *out) {
       phase = IN_WORD;
     }
     if (pos == n) {
-      if (blank_ok || word.len > 0) svec_push(out, xstrndup(word.buf ? word.buf : "", word.len));
+      if (blank_ok || word.len > 0) push_word(out, &word);
       break;
     }
     if (phase == IN_WORD) {
       if (rune_is_space(ch)) {
         phase = IN_SPACES;
-        if (blank_ok || word.len > 0) svec_push(out, xstrndup(word.buf ? word.buf : "", word.len));
+        if (blank_ok || word.len > 0) push_word(out, &word);
         word.len = 0;
         blank_ok = false;
         continue;
@@ -564,13 +566,13 @@ static bool can_contain_heredoc(const df_instr *in) {
 
 /* ---- lines and directives ---- */
 
-typedef struct line {
+typedef struct src_line {
   const char *p;
   size_t len; /* with its line end */
-} line;
+} src_line;
 
 typedef struct scan {
-  line *lines;
+  src_line *lines;
   size_t n, next;
   bool too_long; /* the scan stopped at a line over DF_MAX_LINE */
 } scan;
@@ -590,12 +592,12 @@ static void scan_init(scan *sc, const char *text, size_t len) {
       cap = cap ? cap * 2 : 64;
       sc->lines = xrealloc(sc->lines, cap * sizeof *sc->lines);
     }
-    sc->lines[sc->n++] = (line){text + pos, total};
+    sc->lines[sc->n++] = (src_line){text + pos, total};
     pos += total;
   }
 }
 
-static bool scan_next(scan *sc, line *out) {
+static bool scan_next(scan *sc, src_line *out) {
   if (sc->next >= sc->n) return false;
   *out = sc->lines[sc->next++];
   return true;
@@ -727,7 +729,7 @@ static int parse_nodes(const char *text, size_t len, node_list *out, directives 
   scan sc;
   scan_init(&sc, text, len);
   int current = 0, rc = 0;
-  line ln;
+  src_line ln;
   strbuf buf;
   sb_init(&buf);
   d->escape = '\\';

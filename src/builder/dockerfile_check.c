@@ -309,8 +309,6 @@ static int check_from(df_node *nd, arca_err *err) {
   return flags_parse(nd, from_flags, err);
 }
 
-static bool re_space(char c) { return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; }
-
 static int check_onbuild(df_node *nd, arca_err *err) {
   df_instr *in = &nd->in;
   if (in->nargs == 0) return err_at_least_one(err, "ONBUILD");

@@ -22,6 +22,11 @@ typedef struct df_node {
   bool known;     /* keyword has a line parser */
 } df_node;
 
+/* RE2's \s, which buildkit's regular expressions use */
+static inline bool re_space(char c) {
+  return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';
+}
+
 void df_node_clear(df_node *nd);
 /* Converts raw "--name[=value]" words into df_flag entries on nd->in. */
 void df_node_take_flags(df_node *nd);

@@ -71,7 +71,9 @@ bool rune_is_space(int32_t r) {
  * same tables, so borrow them rather than shipping our own. */
 static locale_t utf8_locale;
 static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
-static void utf8_locale_init(void) { utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+static void utf8_locale_init(void) {
+  utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
 
 static int32_t toupper_ascii(int32_t r) { return r >= 'a' && r <= 'z' ? r - 32 : r; }
 static int32_t tolower_ascii(int32_t r) { return r >= 'A' && r <= 'Z' ? r + 32 : r; }
@@ -93,8 +95,10 @@ static char *str_map_case(const char *s, bool upper) {
     size_t w;
     int32_t r = rune_decode(s + i, n - i, &w);
     if (r < 0x80) r = upper ? toupper_ascii(r) : tolower_ascii(r);
+    else if (r < RUNE_RAW_BASE && utf8_locale && upper)
+      r = (int32_t)towupper_l((wint_t)r, utf8_locale);
     else if (r < RUNE_RAW_BASE && utf8_locale)
-      r = (int32_t)(upper ? towupper_l((wint_t)r, utf8_locale) : towlower_l((wint_t)r, utf8_locale));
+      r = (int32_t)towlower_l((wint_t)r, utf8_locale);
     rune_put(&sb, r);
     i += w;
   }

@@ -195,19 +195,25 @@ static int pattern_compile(lexer *lx, const runes *pat, pat_tok **out, size_t *n
 
 /* Backtracking in the order a Perl-style regexp engine tries alternatives (leftmost-first,
  * as Go's regexp answers); memoised since the answer depends only on (token, position).
- * '*' and '?' do not match '\n', as '.' in Go's regexp. */
+ * '*' and '?' do not match '\n', as '.' in Go's regexp. Go's engine is linear; ours is
+ * bounded instead: past PAT_MAX_CELLS or PAT_MAX_STEPS the expansion fails. */
+#define PAT_MAX_CELLS (1L << 22)
+#define PAT_MAX_STEPS (1L << 24)
+
 typedef struct matcher {
   const pat_tok *toks;
   size_t ntoks;
   const int32_t *v;
   size_t nv;
   bool greedy;
-  long *memo; /* (ntoks+1) x (nv+1); -2 unknown, -1 no match, else end position */
+  long steps_left;
+  int32_t *memo; /* (ntoks+1) x (nv+1); -2 unknown, -1 no match, else end position */
 } matcher;
 
 static long match_at(matcher *m, size_t ti, size_t vi) {
   if (ti == m->ntoks) return (long)vi;
-  long *slot = &m->memo[ti * (m->nv + 1) + vi];
+  if (m->steps_left-- <= 0) return -1;
+  int32_t *slot = &m->memo[ti * (m->nv + 1) + vi];
   if (*slot != -2) return *slot;
   long res = -1;
   const pat_tok *t = &m->toks[ti];
@@ -224,20 +230,31 @@ static long match_at(matcher *m, size_t ti, size_t vi) {
       for (size_t k = vi; k <= max && res < 0; k++) res = match_at(m, ti + 1, k);
     }
   }
-  *slot = res;
+  *slot = (int32_t)res;
   return res;
 }
 
-static void matcher_init(matcher *m, const pat_tok *toks, size_t ntoks, const runes *value,
-                         bool greedy) {
+static int matcher_init(lexer *lx, matcher *m, const pat_tok *toks, size_t ntoks,
+                        const runes *value, bool greedy) {
   m->toks = toks;
   m->ntoks = ntoks;
   m->v = value->v;
   m->nv = value->n;
   m->greedy = greedy;
+  m->steps_left = PAT_MAX_STEPS;
+  m->memo = NULL;
   size_t cells = (ntoks + 1) * (value->n + 1);
+  if (cells > PAT_MAX_CELLS) return lex_fail(lx, "pattern too large for a value this long");
   m->memo = xmalloc(cells * sizeof *m->memo);
   for (size_t i = 0; i < cells; i++) m->memo[i] = -2;
+  return 0;
+}
+
+static int matcher_done(lexer *lx, matcher *m) {
+  free(m->memo);
+  m->memo = NULL;
+  if (m->steps_left < 0) return lex_fail(lx, "pattern too complex for a value this long");
+  return 0;
 }
 
 /* Leftmost match starting at or after from: *start and *end, or false. */
@@ -336,16 +353,18 @@ static int trim_affix(lexer *lx, const char *pattern, const char *value, bool gr
   runes v = runes_of(value, strlen(value));
   if (suffix) runes_reverse(&v);
   matcher m;
-  matcher_init(&m, toks, ntoks, &v, greedy);
-  long end = match_at(&m, 0, 0);
-  size_t from = end >= 0 ? (size_t)end : 0;
-  runes rest = {v.v + from, v.n - from};
-  if (suffix) runes_reverse(&rest);
-  *out = runes_str(rest.v, rest.n);
-  free(m.memo);
+  int rc = matcher_init(lx, &m, toks, ntoks, &v, greedy);
+  if (rc == 0) {
+    long end = match_at(&m, 0, 0);
+    rc = matcher_done(lx, &m);
+    size_t from = end >= 0 ? (size_t)end : 0;
+    runes rest = {v.v + from, v.n - from};
+    if (suffix) runes_reverse(&rest);
+    if (rc == 0) *out = runes_str(rest.v, rest.n);
+  }
   free(v.v);
   free(toks);
-  return 0;
+  return rc;
 }
 
 /* ${x/pat/repl} and ${x//pat/repl}. */
@@ -357,7 +376,12 @@ static int replace_pattern(lexer *lx, const char *pattern, const char *repl, con
   runes v = runes_of(value, strlen(value));
   runes r = runes_of(repl, strlen(repl));
   matcher m;
-  matcher_init(&m, toks, ntoks, &v, true);
+  if (matcher_init(lx, &m, toks, ntoks, &v, true) < 0) {
+    free(v.v);
+    free(r.v);
+    free(toks);
+    return -1;
+  }
   strbuf sb;
   sb_init(&sb);
   size_t a, b;
@@ -380,12 +404,13 @@ static int replace_pattern(lexer *lx, const char *pattern, const char *repl, con
     }
     for (size_t i = last_end; i < v.n; i++) rune_put(&sb, v.v[i]);
   }
-  *out = sb_steal(&sb);
-  free(m.memo);
+  int rc = matcher_done(lx, &m);
+  if (rc == 0) *out = sb_steal(&sb);
+  else sb_free(&sb);
   free(v.v);
   free(r.v);
   free(toks);
-  return 0;
+  return rc;
 }
 
 /* ---- the lexer proper ---- */
@@ -473,7 +498,8 @@ static int process_possible_heredoc(lexer *lx, strbuf *out) {
   next(lx);
   sb_puts(out, "<<");
   /* whitespace between << and the terminator word belongs to the marker */
-  for (int32_t p = peek(lx); p == '\t' || p == '\r' || p == ' '; p = peek(lx)) rune_put(out, next(lx));
+  for (int32_t p = peek(lx); p == '\t' || p == '\r' || p == ' '; p = peek(lx))
+    rune_put(out, next(lx));
   return 0;
 }
 

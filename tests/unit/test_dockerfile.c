@@ -443,7 +443,8 @@ static void test_flags(void **state) {
   dockerfile df = parse_ok("FROM --platform=linux/arm64 alpine AS build\n"
                            "COPY --from=build --chown=1000:1000 --chmod=755 --link src/ /dst/\n"
                            "COPY --link=false --exclude=*.md --exclude=*.txt . /x\n"
-                           "ADD --chown=\"app user\" --keep-git-dir --checksum=sha256:ab http://h/f /f\n"
+                           "ADD --chown=\"app user\" --keep-git-dir --checksum=sha256:ab "
+                           "http://h/f /f\n"
                            "RUN --mount=type=cache,target=/root/.cache --network=none make\n"
                            "RUN -- --not-a-flag\n");
   assert_flag(&df.instrs[0], "platform", "linux/arm64");
@@ -489,7 +490,8 @@ static void test_simple_instructions(void **state) {
 /* 17: CRLF line ends and a byte order mark */
 static void test_crlf_and_bom(void **state) {
   (void)state;
-  dockerfile df = parse_ok("\xef\xbb\xbf" "FROM a\r\nRUN a \\\r\n  b\r\nCOPY <<EOF /x\r\nline\r\nEOF\r\n");
+  dockerfile df = parse_ok("\xef\xbb\xbf"
+                           "FROM a\r\nRUN a \\\r\n  b\r\nCOPY <<EOF /x\r\nline\r\nEOF\r\n");
   assert_int_equal(df.n, 3);
   assert_string_equal(df.instrs[0].original, "FROM a");
   assert_args(&df.instrs[1], 1, "a   b");
@@ -556,8 +558,8 @@ static const err_case err_cases[] = {
      2},
     {"FROM a\nCOPY --chwn=1 a b\n",
      "dockerfile parse error on line 2: unknown flag: --chwn (did you mean chown?)", 2},
-    {"FROM a\nCOPY --from a b\n", "dockerfile parse error on line 2: missing a value on flag: --from",
-     2},
+    {"FROM a\nCOPY --from a b\n",
+     "dockerfile parse error on line 2: missing a value on flag: --from", 2},
     {"FROM a\nCOPY --from=x --from=y a b\n",
      "dockerfile parse error on line 2: duplicate flag specified: --from", 2},
     {"FROM a\nCOPY --link=maybe a b\n",
@@ -589,8 +591,8 @@ static const err_case err_cases[] = {
      "dockerfile parse error on line 2: FROM isn't allowed as an ONBUILD trigger", 2},
     {"FROM a\nONBUILD maintainer me\n",
      "dockerfile parse error on line 2: MAINTAINER isn't allowed as an ONBUILD trigger", 2},
-    {"FROM a\nONBUILD\n", "dockerfile parse error on line 2: ONBUILD requires at least one argument",
-     2},
+    {"FROM a\nONBUILD\n",
+     "dockerfile parse error on line 2: ONBUILD requires at least one argument", 2},
     {"FROM a\nUSER\n", "dockerfile parse error on line 2: USER requires exactly one argument", 2},
     {"FROM a\nWORKDIR\n", "dockerfile parse error on line 2: WORKDIR requires exactly one argument",
      2},
@@ -697,7 +699,8 @@ static void test_trigger(void **state) {
 /* 22: flags STOPSIGNAL, ARG and HEALTHCHECK NONE never check are kept, not refused */
 static void test_unchecked_flags(void **state) {
   (void)state;
-  dockerfile df = parse_ok("ARG --x=1 a\nFROM a\nSTOPSIGNAL --y 9\nHEALTHCHECK --interval=5 NONE\n");
+  dockerfile df =
+      parse_ok("ARG --x=1 a\nFROM a\nSTOPSIGNAL --y 9\nHEALTHCHECK --interval=5 NONE\n");
   assert_flag(&df.instrs[0], "x", "1");
   assert_flag(&df.instrs[2], "y", NULL);
   assert_flag(&df.instrs[3], "interval", "5");

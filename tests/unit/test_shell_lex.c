@@ -13,14 +13,13 @@
 #include "common/util.h"
 
 /* PWD appears twice: the last definition wins, as with shell.EnvsFromSlice. */
-static const char *const test_env[] = {"PWD=/home",      "SHELL=bash", "NULL=",
-                                       "A=abcabc",       "P=/usr/local/bin",
-                                       "space=abc  def", "PWD=/root"};
+static const char *const test_env[] = {"PWD=/home",        "SHELL=bash",     "NULL=",    "A=abcabc",
+                                       "P=/usr/local/bin", "space=abc  def", "PWD=/root"};
 
 typedef struct word_case {
   char escape;
   const char *word;
-  const char *want;    /* NULL when an error is expected */
+  const char *want; /* NULL when an error is expected */
   const char *want_err;
 } word_case;
 
@@ -69,19 +68,30 @@ static const word_case word_cases[] = {
     {'`', "a\\$PWD", "a\\/root", NULL},
     {'`', "\"a`\"b\"", "a\"b", NULL},
     {'`', "C:\\dir`", "C:\\dir", NULL},
-    {'\\', "he'llo", NULL, "failed to process \"he'llo\": unexpected end of statement while looking for matching single-quote"},
-    {'\\', "\"hello", NULL, "failed to process \"\\\"hello\": unexpected end of statement while looking for matching double-quote"},
+    {'\\', "he'llo", NULL,
+     "failed to process \"he'llo\": unexpected end of statement while looking for matching "
+     "single-quote"},
+    {'\\', "\"hello", NULL,
+     "failed to process \"\\\"hello\": unexpected end of statement while looking for matching "
+     "double-quote"},
     {'\\', "${}", NULL, "failed to process \"${}\": syntax error: bad substitution"},
-    {'\\', "he${PWD", NULL, "failed to process \"he${PWD\": unsupported modifier (�) in substitution"},
-    {'\\', "${XXX:YYY}", NULL, "failed to process \"${XXX:YYY}\": unsupported modifier (:Y) in substitution"},
-    {'\\', "${PWD:=000}", NULL, "failed to process \"${PWD:=000}\": unsupported modifier (:=) in substitution"},
+    {'\\', "he${PWD", NULL,
+     "failed to process \"he${PWD\": unsupported modifier (�) in substitution"},
+    {'\\', "${XXX:YYY}", NULL,
+     "failed to process \"${XXX:YYY}\": unsupported modifier (:Y) in substitution"},
+    {'\\', "${PWD:=000}", NULL,
+     "failed to process \"${PWD:=000}\": unsupported modifier (:=) in substitution"},
     {'\\', "${XXX?}", NULL, "failed to process \"${XXX?}\": XXX: is not allowed to be unset"},
     {'\\', "${NULL:?}", NULL, "failed to process \"${NULL:?}\": NULL: is not allowed to be empty"},
-    {'\\', "${XXX:?must be set}", NULL, "failed to process \"${XXX:?must be set}\": XXX: must be set"},
+    {'\\', "${XXX:?must be set}", NULL,
+     "failed to process \"${XXX:?must be set}\": XXX: must be set"},
     {'\\', "${:}", NULL, "failed to process \"${:}\": syntax error: bad substitution"},
     {'\\', "${aaa:-bbb", NULL, "failed to process \"${aaa:-bbb\": syntax error: missing '}'"},
-    {'\\', "${A:#a}", NULL, "failed to process \"${A:#a}\": unsupported modifier (:#) in substitution"},
-    {'\\', "${A#\\q}", NULL, "failed to process \"${A#\\\\q}\": invalid pattern (\\q) in substitution: invalid escape '\\q'"},
+    {'\\', "${A:#a}", NULL,
+     "failed to process \"${A:#a}\": unsupported modifier (:#) in substitution"},
+    {'\\', "${A#\\q}", NULL,
+     "failed to process \"${A#\\\\q}\": invalid pattern (\\q) in substitution: invalid escape "
+     "'\\q'"},
     {'\\', "${A/b", NULL, "failed to process \"${A/b\": syntax error: missing '/' in ${}"},
 };
 
@@ -122,7 +132,9 @@ static const words_case words_cases[] = {
     {"<< EOF x", "<< EOF|x", NULL},
     {"hello${XXX:-a}bye", "abye", NULL},
     {"'' x \"\"", "x", NULL},
-    {"hello\" there", NULL, "failed to process \"hello\\\" there\": unexpected end of statement while looking for matching double-quote"},
+    {"hello\" there", NULL,
+     "failed to process \"hello\\\" there\": unexpected end of statement while looking for "
+     "matching double-quote"},
 };
 
 static void test_process_words(void **state) {
@@ -156,15 +168,15 @@ static void test_process_words(void **state) {
  * left as written. */
 static void test_raw_options(void **state) {
   (void)state;
-  shell_lex_opts opts = {.escape = '\\', .raw_quotes = true, .raw_escapes = true,
-                         .skip_unset_env = true};
+  shell_lex_opts opts = {
+      .escape = '\\', .raw_quotes = true, .raw_escapes = true, .skip_unset_env = true};
   char *out = NULL;
   char **words = NULL;
   size_t n = 0;
   arca_err err = {0};
   const char *env[] = {"SET=v"};
-  assert_int_equal(shell_lex_process("RUN cat <<\"EOF\" $U ${U:-x} ${SET} a\\ b 'q'", &opts, env,
-                                     1, &out, &words, &n, &err),
+  assert_int_equal(shell_lex_process("RUN cat <<\"EOF\" $U ${U:-x} ${SET} a\\ b 'q'", &opts, env, 1,
+                                     &out, &words, &n, &err),
                    0);
   assert_string_equal(out, "RUN cat <<\"EOF\" $U ${U:-x} v a\\ b 'q'");
   assert_int_equal(n, 8);
@@ -206,12 +218,34 @@ static void test_no_env_and_empty(void **state) {
   shell_lex_free_words(words, n);
 }
 
+/* Pattern matching is bounded: a hostile pattern over a long value fails instead of
+ * running for hours, while ordinary patterns over the same value still work. */
+static void test_pattern_bounds(void **state) {
+  (void)state;
+  strbuf env;
+  sb_init(&env);
+  sb_puts(&env, "LONG=");
+  for (int i = 0; i < 100000; i++) sb_puts(&env, "a");
+  sb_puts(&env, "/tail");
+  const char *envs[] = {env.buf};
+  char *out = NULL;
+  arca_err err = {0};
+  assert_int_equal(shell_lex_word("${LONG##*/}", '\\', envs, 1, &out, &err), 0);
+  assert_string_equal(out, "tail");
+  free(out);
+  assert_int_equal(shell_lex_word("${LONG//*b*c/x}", '\\', envs, 1, &out, &err), -1);
+  assert_string_equal(err.msg, "failed to process \"${LONG//*b*c/x}\": pattern too complex for a "
+                               "value this long");
+  sb_free(&env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_process_word),
       cmocka_unit_test(test_process_words),
       cmocka_unit_test(test_raw_options),
       cmocka_unit_test(test_no_env_and_empty),
+      cmocka_unit_test(test_pattern_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
