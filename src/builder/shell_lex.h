@@ -11,7 +11,9 @@
  *                                 "is not allowed to be empty")
  *    ${NAME#pat} ${NAME##pat} ${NAME%pat} ${NAME%%pat}   trim shortest/longest prefix/suffix
  *    ${NAME/pat/repl} ${NAME//pat/repl}                  replace first/all
- *    (pat: '*' any run, '?' one character, '\' escapes * ? \ } /)
+ *    (pat: '*' any run, '?' one character, '\' escapes * ? \ } /; matching is bounded,
+ *    so a pathological pattern over a huge value fails with "pattern too complex..."
+ *    where Go's linear-time regexp would still answer)
  *  - single quotes keep everything literally; double quotes keep everything except $ and
  *    the escape character before " $ or itself; quotes are removed from the result.
  *  - the escape character (\ or ` as set by "# escape=") takes the next character
