@@ -240,7 +240,7 @@ static int opt_interval(const df_instr *in, const char *name, int64_t *out, arca
   const df_flag *f = df_instr_flag(in, name);
   *out = 0;
   if (!f || !f->value || !*f->value) return 0;
-  int64_t d;
+  int64_t d = 0;
   if (go_parse_duration(f->value, &d, err) < 0) return -1;
   if (d == 0) return 0;
   if (d < 1000000) return err_set(err, 400, "Interval \"%s\" cannot be less than 1ms", name);
@@ -383,7 +383,7 @@ static int check_healthcheck(df_node *nd, arca_err *err) {
     return -1;
   const df_flag *retries = df_instr_flag(in, "retries");
   if (retries && retries->value && *retries->value) {
-    int r;
+    int r = 0;
     if (go_parse_int32(retries->value, &r, err) < 0) return -1;
     if (r < 0) return err_set(err, 400, "--retries cannot be negative (%d)", r);
     h->retries = r;
