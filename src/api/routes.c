@@ -13,6 +13,14 @@ static const api_route routes[] = {
     {"GET", "/events", api_events, API_BODY_NONE},
     {"GET", "/system/df", api_system_df, API_BODY_NONE},
 
+    /* images */
+    {"GET", "/images/json", api_images_list, API_BODY_NONE},
+    {"POST", "/images/prune", api_images_prune, API_BODY_NONE},
+    {"GET", "/images/{name*}/json", api_image_inspect, API_BODY_NONE},
+    {"GET", "/images/{name*}/history", api_image_history, API_BODY_NONE},
+    {"POST", "/images/{name*}/tag", api_image_tag, API_BODY_NONE},
+    {"DELETE", "/images/{name*}", api_image_delete, API_BODY_NONE},
+
     /* swarm (never a member) */
     {"GET", "/swarm", api_swarm_inspect, API_BODY_NONE},
     {"POST", "/swarm/init", api_swarm_inactive, API_BODY_JSON},

@@ -21,4 +21,21 @@ void api_plugin_not_found(api_req *req);
 void api_plugin_install(api_req *req);
 void api_plugin_create(api_req *req);
 
+/* images.c */
+void api_images_list(api_req *req);
+void api_image_inspect(api_req *req);
+void api_image_history(api_req *req);
+void api_image_tag(api_req *req);
+void api_image_delete(api_req *req);
+void api_images_prune(api_req *req);
+/* images_io.c */
+void api_images_create(api_req *req);
+void api_image_push(api_req *req);
+void api_image_get(api_req *req);
+void api_images_get(api_req *req);
+void api_images_load(api_req *req);
+void api_images_search(api_req *req);
+void api_distribution_inspect(api_req *req);
+void api_auth(api_req *req);
+
 #endif

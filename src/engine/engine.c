@@ -63,6 +63,8 @@ int engine_open(arca_config *cfg, engine **out, arca_err *err) {
   db = xasprintf("%s/arca.db", e->cfg.data_root);
   if (store_open(db, &e->store, err) < 0) goto fail;
   if (load_id(e, err) < 0) goto fail;
+  if (images_open(e, err) < 0) goto fail;
+  e->images_open = true;
   host_info_gather(&e->host, e->cfg.data_root);
   *out = e;
   return 0;
@@ -73,6 +75,7 @@ fail:
 
 void engine_close(engine *e) {
   if (!e) return;
+  if (e->images_open) images_close(e);
   store_close(e->store);
   events_free(e->events);
   free(e->tmp_dir);

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "engine/events.h"
 #include "engine/host.h"
+#include "engine/images.h"
 #include "store/store.h"
 
 typedef struct engine {
@@ -25,6 +26,8 @@ typedef struct engine {
   host_info host;
   event_bus *events;
   store *store;
+  image_store images;
+  bool images_open;
 } engine;
 
 /* Takes ownership of *cfg (cfg is zeroed). */

@@ -77,7 +77,7 @@ json_t *engine_info_json(engine *e) {
   json_object_set_new(j, "ContainersRunning", json_integer(0));
   json_object_set_new(j, "ContainersPaused", json_integer(0));
   json_object_set_new(j, "ContainersStopped", json_integer(0));
-  json_object_set_new(j, "Images", json_integer(0));
+  json_object_set_new(j, "Images", json_integer((json_int_t)images_count(e)));
   json_object_set_new(j, "Driver", json_string("overlay2"));
   json_object_set_new(j, "DriverStatus",
                       json_pack("[[s,s],[s,s],[s,s],[s,s],[s,s]]", "Backing Filesystem", h->backing_fs,
@@ -155,13 +155,14 @@ json_t *engine_info_json(engine *e) {
 }
 
 json_t *engine_df_json(engine *e, int types, bool unused) {
-  (void)e;
   (void)unused;
   json_t *j = json_object();
   if (!types) types = SYSTEM_DF_CONTAINERS | SYSTEM_DF_IMAGES | SYSTEM_DF_VOLUMES | SYSTEM_DF_BUILD_CACHE;
   if (types & SYSTEM_DF_IMAGES) {
-    json_object_set_new(j, "LayersSize", json_integer(0));
-    json_object_set_new(j, "Images", json_array());
+    int64_t layers = 0;
+    json_t *images = images_df_json(e, &layers);
+    json_object_set_new(j, "LayersSize", json_integer(layers));
+    json_object_set_new(j, "Images", images);
   }
   if (types & SYSTEM_DF_CONTAINERS) json_object_set_new(j, "Containers", json_array());
   if (types & SYSTEM_DF_VOLUMES) json_object_set_new(j, "Volumes", json_array());
