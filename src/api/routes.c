@@ -15,6 +15,14 @@ static const api_route routes[] = {
 
     /* images */
     {"GET", "/images/json", api_images_list, API_BODY_NONE},
+    {"POST", "/images/create", api_images_create, API_BODY_STREAM},
+    {"POST", "/images/load", api_images_load, API_BODY_STREAM},
+    {"GET", "/images/get", api_images_get, API_BODY_NONE},
+    {"GET", "/images/search", api_images_search, API_BODY_NONE},
+    {"GET", "/images/{name*}/get", api_image_get, API_BODY_NONE},
+    {"POST", "/images/{name*}/push", api_image_push, API_BODY_NONE},
+    {"GET", "/distribution/{name*}/json", api_distribution_inspect, API_BODY_NONE},
+    {"POST", "/auth", api_auth, API_BODY_JSON},
     {"POST", "/images/prune", api_images_prune, API_BODY_NONE},
     {"GET", "/images/{name*}/json", api_image_inspect, API_BODY_NONE},
     {"GET", "/images/{name*}/history", api_image_history, API_BODY_NONE},

@@ -42,6 +42,9 @@ int64_t blobs_writer_size(blob_writer *w);
 /* Verifies, fsyncs, publishes. A digest mismatch is an error (400-class, "digest mismatch")
  * and the temp file is removed. */
 int blobs_writer_commit(blob_writer *w, char digest_out[DIGEST_STR_SIZE], arca_err *err);
+/* Publishes a blob whose content a verifier upstream has already hashed (the registry
+ * client checks every byte it writes against the digest): no second pass over the data. */
+int blobs_writer_commit_trusted(blob_writer *w, const char *digest, arca_err *err);
 /* Drops an unfinished blob. Safe after commit (no-op). */
 void blobs_writer_free(blob_writer *w);
 
