@@ -261,6 +261,7 @@ int registry_get_manifest(registry_client *c, const char *repo, const char *refe
   int rc = 0;
   char computed[DIGEST_STR_SIZE];
   autofree char *mt = NULL;
+  autofree char *ct = NULL; /* declared before the first goto: cleanup must see it set */
   if (rs.status < 200 || rs.status >= 300) {
     rc = pull_error(c, &rs, repo, reference, err);
     goto out;
@@ -279,7 +280,7 @@ int registry_get_manifest(registry_client *c, const char *repo, const char *refe
     rc = err_set(err, 500, "manifest verification failed for digest %s", rs.docker_digest);
     goto out;
   }
-  autofree char *ct = media_type_base(rs.content_type);
+  ct = media_type_base(rs.content_type);
   if (schema1_type(ct)) {
     rc = schema1_error(c, repo, reference, err);
     goto out;
