@@ -200,7 +200,8 @@ static int detect_media_type(const registry_client *c, const char *repo, const c
   bool layers = json_object_get(m, "layers"), fslayers = json_object_get(m, "fsLayers");
   if (mt && (!strcmp(mt, REGISTRY_MT_DOCKER_MANIFEST) || !strcmp(mt, REGISTRY_MT_OCI_MANIFEST))) {
     if (manifests || fslayers)
-      return err_set(err, 500, "media-type: \"%s\" should not have \"manifests\" or \"fsLayers\"", mt);
+      return err_set(err, 500,
+                     "media-type: \"%s\" should not have \"manifests\" or \"fsLayers\"", mt);
   } else if (mt && (!strcmp(mt, REGISTRY_MT_DOCKER_LIST) || !strcmp(mt, REGISTRY_MT_OCI_INDEX))) {
     if (config || layers || fslayers)
       return err_set(err, 500,
@@ -311,7 +312,8 @@ int registry_head_manifest(registry_client *c, const char *repo, const char *ref
     reg_response_free(&rs);
     return -1;
   }
-  if (rs.status >= 200 && rs.status < 300 && rs.docker_digest && digest_is_valid(rs.docker_digest)) {
+  if (rs.status >= 200 && rs.status < 300 && rs.docker_digest &&
+      digest_is_valid(rs.docker_digest)) {
     int rc = 0;
     autofree char *ct = media_type_base(rs.content_type);
     if (is_digest_ref(reference) && strcmp(reference, rs.docker_digest)) {
@@ -372,7 +374,8 @@ int registry_list_tags(registry_client *c, const char *repo, char ***tags, size_
       root = json_loadb(rs.body.buf ? rs.body.buf : "", rs.body.len, 0, &jerr);
       list = json_object_get(root, "tags");
       if (!root || !json_is_object(root) || (list && !json_is_array(list) && !json_is_null(list)))
-        rc = err_set(err, 500, "error decoding tag list: %s", root ? "unexpected shape" : jerr.text);
+        rc = err_set(err, 500, "error decoding tag list: %s",
+                     root ? "unexpected shape" : jerr.text);
     }
     size_t i;
     json_t *t;

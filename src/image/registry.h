@@ -116,8 +116,9 @@ typedef struct registry_tuning {
   void (*on_retry)(void *ctx, int attempt, int delay_seconds);
 } registry_tuning;
 
-/* The environment variable ARCA_REGISTRY_CHUNK_SIZE (bytes), when set, overrides the
- * default chunk size (tests use it to force chunked uploads). */
+/* Defaults as above; ARCA_REGISTRY_CHUNK_SIZE (bytes) in the environment overrides the chunk
+ * size (tests use it to force chunked uploads). Downloads and uploads retry by themselves:
+ * callers must not add a retry loop of their own around them. */
 int registry_client_new(const registry_endpoint *ep, const registry_auth *auth,
                         const char *user_agent, registry_client **out, arca_err *err);
 /* registry_client_new() + ping for each endpoint in order; the first whose ping gets any
@@ -125,6 +126,7 @@ int registry_client_new(const registry_endpoint *ep, const registry_auth *auth,
 int registry_client_open(const registry_endpoint *eps, size_t n, const registry_auth *auth,
                          const char *user_agent, registry_client **out, arca_err *err);
 void registry_client_free(registry_client *c);
+/* Fields <= 0 (retry_delay_ms < 0) keep their current value; on_retry is always taken. */
 void registry_client_tune(registry_client *c, const registry_tuning *t);
 const registry_endpoint *registry_client_endpoint(const registry_client *c);
 /* GET /v2/ and remember its challenges; later calls ping once on their own when needed. */
@@ -183,7 +185,10 @@ int registry_mount_blob(registry_client *c, const char *repo, const char *from_r
                         const char *digest, bool *mounted, arca_err *err);
 /* Uploads size bytes of fd (read with pread from offset 0; fd is not moved): one PUT
  * ?digest= when size <= chunk_size, else PATCH chunks with Content-Range and a final PUT.
- * progress_cb as bytes go out. Transient failures restart the upload (max_attempts). */
+ * progress_cb as bytes go out. Transient failures (transport, 5xx) and sessions the registry
+ * calls broken (416, BLOB_UPLOAD_INVALID/UNKNOWN, RANGE_INVALID: curl resends a request
+ * once by itself when a reused connection dies unanswered) restart the upload with a new
+ * session, up to max_attempts. */
 int registry_upload_blob(registry_client *c, const char *repo, int fd, int64_t size,
                          const char *digest,
                          void (*progress_cb)(void *ctx, int64_t done, int64_t total),

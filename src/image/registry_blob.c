@@ -55,7 +55,9 @@ int registry_fetch_blob(registry_client *c, const char *repo, const char *digest
   }
   autofree char *url = reg_url(c, "/v2/%s/blobs/%s", repo, digest);
   autofree char *scope = registry_scope_repository(repo, false);
-  __attribute__((cleanup(sink_cleanup))) reg_sink sk = {.fd = out_fd, .expected = expected_size, .total = expected_size,
+  __attribute__((cleanup(sink_cleanup))) reg_sink sk = {.fd = out_fd,
+                                                        .expected = expected_size,
+                                                        .total = expected_size,
                             .progress_cb = progress_cb, .ctx = ctx};
   digest_init(&sk.dg);
   for (int attempt = 1;; attempt++) {
@@ -222,7 +224,8 @@ typedef struct upload_state {
   int64_t size;
   void (*progress_cb)(void *, int64_t, int64_t);
   void *ctx;
-  long status;    /* HTTP status of the failing step, 0 for transport */
+  long status;      /* HTTP status of the failing step, 0 for transport */
+  const char *code; /* its error code ("BLOB_UPLOAD_INVALID"), or NULL */
   CURLcode curl_code;
 } upload_state;
 
@@ -252,7 +255,11 @@ static int upload_step(upload_state *u, const char *method, const char *url, int
   curl_slist_free_all(hdrs);
   u->curl_code = rs->curl_code;
   u->status = rc == 0 ? rs->status : 0;
-  if (rc == 0 && rs->status != want) rc = reg_fail_response(rs, err);
+  if (rc == 0 && rs->status != want) {
+    char text[ARCA_ERR_MSG_MAX];
+    u->code = reg_error_text(rs, text, sizeof text, NULL);
+    rc = reg_fail_response(rs, err);
+  }
   if (rc == 0 && next_location && !(*next_location = location_of(rs, url, err))) rc = -1;
   return rc;
 }
@@ -288,7 +295,8 @@ static int upload_once(upload_state *u, const char *repo, const char *digest, ar
     rc = upload_step(u, "PUT", put, off, u->size - off, false, 201, NULL, &rs, err);
     if (rc == 0 && rs.docker_digest && digest_is_sha256(rs.docker_digest) &&
         strcmp(rs.docker_digest, digest))
-      rc = err_set(err, 500, "registry stored %s for a blob pushed as %s", rs.docker_digest, digest);
+      rc = err_set(err, 500, "registry stored %s for a blob pushed as %s", rs.docker_digest,
+                   digest);
     reg_response_free(&rs);
   }
   if (rc < 0) cancel_upload(u->c, location, u->scope);
@@ -306,9 +314,18 @@ int registry_upload_blob(registry_client *c, const char *repo, int fd, int64_t s
                     .progress_cb = progress_cb, .ctx = ctx};
   for (int attempt = 1;; attempt++) {
     u.status = 0;
+    u.code = NULL;
     u.curl_code = CURLE_OK;
     if (upload_once(&u, repo, digest, err) == 0) return 0;
-    bool transient = u.status ? transient_status(u.status) : reg_is_transient_curl(u.curl_code);
+    /* A session the registry calls broken is started over too: curl resends a request once
+     * by itself when a reused connection dies before any answer, and a PATCH sent twice
+     * leaves the session at an offset the client no longer agrees with. */
+    bool broken = u.status == 416 ||
+                  (u.code && (!strcmp(u.code, "BLOB_UPLOAD_INVALID") ||
+                              !strcmp(u.code, "BLOB_UPLOAD_UNKNOWN") ||
+                              !strcmp(u.code, "RANGE_INVALID")));
+    bool transient = broken || (u.status ? transient_status(u.status)
+                                         : reg_is_transient_curl(u.curl_code));
     if (!transient || attempt >= c->tune.max_attempts) return -1;
     backoff(c, attempt, -1, ctx);
   }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "image/registry_internal.h"
 
@@ -422,6 +423,8 @@ int reg_perform(registry_client *c, const reg_request *rq, reg_response *rs, arc
   CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &rs->status);
   rs->curl_code = rc;
+  /* URLs carry no secret: tokens and passwords travel in headers and POST bodies only */
+  log_debug("registry: %s %s -> %ld (curl %d)", rq->method, rq->url, rs->status, (int)rc);
   int ret = 0;
   if (rc != CURLE_OK) {
     const char *gm = reg_go_method(rq->method);

@@ -36,10 +36,10 @@ int registry_login(const registry_endpoint *eps, size_t n, const registry_auth *
     if (rc == 0) return 0;
     /* wrong credentials: no point in trying plain HTTP next */
     if (unauthorized) {
-      err->status = 401;
+      if (err) err->status = 401;
       return -1;
     }
-    err->status = 500;
+    if (err) err->status = 500;
   }
   return -1;
 }
@@ -95,8 +95,9 @@ static int search_endpoint(const char *index, const char *const *insecure, size_
     return 0;
   }
   registry_client_free(c);
-  return err_set(err, 400, "invalid registry endpoint \"%s/v1/\". HTTPS attempt: %s. HTTP attempt: %s",
-                 http, e1.msg, e2.msg);
+  return err_set(err, 400,
+                 "invalid registry endpoint \"%s/v1/\". HTTPS attempt: %s. HTTP attempt: %s", http,
+                 e1.msg, e2.msg);
 }
 
 int registry_search(const char *term, int limit, const registry_auth *auth,

@@ -202,7 +202,8 @@ int registry_auth_decode(const char *header, registry_auth *out, arca_err *err) 
   if (registry_base64_decode(header, strlen(header), &raw, &len) < 0)
     return err_set(err, 400, AUTH_INVALID "must be a valid base64url-encoded string");
   int rc = 0;
-  if (!(len == 2 && !memcmp(raw, "{}", 2))) rc = registry_auth_from_json((char *)raw, len, out, err);
+  if (!(len == 2 && !memcmp(raw, "{}", 2)))
+    rc = registry_auth_from_json((char *)raw, len, out, err);
   explicit_bzero(raw, len);
   free(raw);
   return rc;

@@ -5,6 +5,7 @@
 # uses), plus a misbehaving proxy for retries. Drives tests/manual/registry_cli.c, built
 # here against build-asan/libarcacore.a. Not run by run.sh (it needs no arcad).
 # Usage: tests/e2e/registry_client_test.sh [build dir, default build-asan]
+#   REGISTRY_CLI=<binary> uses a driver built elsewhere (e.g. with -fsanitize=thread).
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$SRC/build-asan}
@@ -31,6 +32,7 @@ assert_not_contains() { if [[ "$1" != *"$2"* ]]; then pass; else fail "$3: [$2] 
 section() { printf '  %s\n' "$*"; }
 
 # --- build the driver ----------------------------------------------------------------------
+if [ -n "${REGISTRY_CLI:-}" ]; then cp "$REGISTRY_CLI" "$WORK/registry_cli"; else
 cmake --build "$BUILD" --target arcacore >/dev/null || { echo "build failed"; exit 1; }
 SAN=""
 grep -q 'ARCA_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && SAN="-fsanitize=address,undefined"
@@ -39,6 +41,7 @@ gcc -std=gnu17 -D_GNU_SOURCE -g $SAN -Wall -Wextra -Werror -Wno-unused-parameter
   -I"$SRC/src" "$SRC/tests/manual/registry_cli.c" "$BUILD/libarcacore.a" \
   $(pkg-config --libs jansson libmicrohttpd libcurl libarchive sqlite3 libcrypto gnutls) \
   -lpthread -o "$WORK/registry_cli" || { echo "registry_cli build failed"; exit 1; }
+fi
 export ASAN_OPTIONS=detect_leaks=1:exitcode=66
 # run CLI args...: output in OUT, exit code in RC
 OUT=""
@@ -280,10 +283,41 @@ run "${R[@]}" --attempts 3 fetch-blob a/one "$BIG" 3500000 "$WORK/r4"
 assert_eq "ERROR 500: received unexpected HTTP status: 503 Service Unavailable" "$(tail -1 <<<"$OUT")" "gives up after max attempts"
 assert_eq 2 "$(grep -c '^retry:' <<<"$OUT")" "three attempts, two retries"
 
+echo "503 1 upload" >"$WORK/proxy.mode"
+posts_before=$(grep -c 'http.request.method=POST' "$PLAIN_LOG")
+run "${R[@]}" upload r/up "$C/small" "$SMALL"
+assert_eq 0 "$RC" "upload retried after a 503: $OUT"
+assert_contains "$OUT" "retry: attempt=1" "upload retry announced"
+assert_eq $((posts_before + 2)) "$(grep -c 'http.request.method=POST' "$PLAIN_LOG")" "the upload started over"
+run --registry "$P" exists r/up "$SMALL"
+assert_eq "exists: yes 100000" "$(grep '^exists' <<<"$OUT")" "retried upload landed"
+echo "cut 1 upload" >"$WORK/proxy.mode"
+run "${R[@]}" --chunk 1000000 upload r/up2 "$C/big" "$BIG"
+assert_eq 0 "$RC" "chunked upload retried after a lost answer: $OUT"
+assert_contains "$OUT" "retry: attempt=1" "chunked upload retry announced"
+run --registry "$P" exists r/up2 "$BIG"
+assert_eq "exists: yes 3500000" "$(grep '^exists' <<<"$OUT")" "retried chunked upload landed"
+
 echo "slow 1" >"$WORK/proxy.mode"
 run "${R[@]}" fetch-blob a/one "$BIG" 3500000 "$WORK/r5" 200000
 assert_eq "ERROR 500: context canceled" "$(tail -1 <<<"$OUT")" "cancel_fd stops a download"
 echo "ok 0" >"$WORK/proxy.mode"
+
+# ===== 2b. TLS (self-signed; loopback is insecure, so https is used without verification) ====
+section "tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.crt" \
+  -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+start_registry tls "  tls:
+    certificate: $WORK/tls.crt
+    key: $WORK/tls.key"
+S=127.0.0.1:$REG_PORT
+push_image "$S" s/img v1
+assert_eq 0 "$RC" "push over https: $OUT"
+assert_contains "$OUT" "endpoint: https://$S" "https kept for an insecure registry that speaks TLS"
+run --registry "$S" fetch-blob s/img "$BIG" 3500000 "$WORK/tls.big"
+assert_eq "$BIG" "$(sha "$WORK/tls.big")" "blob over https"
+run --registry "$S" get-manifest s/img v1 "$WORK/tls.m"
+assert_contains "$OUT" "digest: $MANIFEST" "manifest over https"
 
 # ===== 3. htpasswd (Basic) =================================================================
 section "basic auth"
@@ -382,6 +416,11 @@ run --registry "$F" get-manifest nothing/here latest "$WORK/x"
 assert_eq "ERROR 404: repository $F/nothing/here not found: name unknown: repository name not known to registry" "$(tail -1 <<<"$OUT")" "NAME_UNKNOWN"
 run --registry "$F" --retry-delay-ms 10 --attempts 2 fetch-blob flaky "sha256:$(printf '1%.0s' $(seq 64))" -1 "$WORK/x"
 assert_eq "ERROR 500: received unexpected HTTP status: 500 Internal Server Error" "$(tail -1 <<<"$OUT")" "5xx error text"
+
+hello_digest=sha256:$(printf 'hello, registry\n' | sha256sum | cut -d' ' -f1)
+run --registry "$F" fetch-blob moved "$hello_digest" 16 "$WORK/hello"
+assert_eq 0 "$RC" "blob behind a redirect: $OUT"
+assert_eq "hello, registry" "$(cat "$WORK/hello")" "redirected blob content"
 
 run search "$F/busybox" 1
 assert_eq 'results: [{"name":"busybox","description":"the busybox image","star_count":7,"is_official":true,"is_automated":false}]' "$OUT" "search through a v1 index"

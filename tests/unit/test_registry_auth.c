@@ -142,7 +142,8 @@ static void test_auth_decode(void **state) {
   assert_true(str_has_prefix(e.msg, "invalid X-Registry-Auth header: invalid JSON: "));
 
   /* POST /auth body */
-  const char *body = "{\"username\":\"u\",\"password\":\"p\",\"serveraddress\":\"https://index.docker.io/v1/\"}";
+  const char *body = "{\"username\":\"u\",\"password\":\"p\","
+                     "\"serveraddress\":\"https://index.docker.io/v1/\"}";
   assert_int_equal(registry_auth_from_json(body, strlen(body), &a, &e), 0);
   assert_string_equal(a.server_address, "https://index.docker.io/v1/");
   registry_auth copy;
@@ -393,7 +394,8 @@ static void test_error_answers(void **state) {
                NULL, "MANIFEST_UNKNOWN", false, "manifest unknown: manifest unknown", 404);
   /* without detail and with the code's own message distribution keeps a bare ErrorCode */
   expect_error(404, json,
-               "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}",
+               "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\","
+               "\"message\":\"blob unknown to registry\"}]}",
                NULL, "BLOB_UNKNOWN", true, "blob unknown", 404);
   expect_error(404, json,
                "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known "
@@ -406,7 +408,8 @@ static void test_error_answers(void **state) {
   /* Docker Hub: the bearer challenge's error comes first */
   expect_error(401, json,
                "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\","
-               "\"detail\":[{\"Type\":\"repository\",\"Name\":\"library/nope\",\"Action\":\"pull\"}]}]}",
+               "\"detail\":[{\"Type\":\"repository\",\"Name\":\"library/nope\","
+               "\"Action\":\"pull\"}]}]}",
                "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
                "scope=\"repository:library/nope:pull\",error=\"insufficient_scope\"",
                "DENIED", false, "denied: requested access to the resource is denied", 403);

@@ -2,9 +2,11 @@
 """Test helper for tests/e2e/registry_client_test.sh: an HTTP proxy on 127.0.0.1 in front of
 a registry that misbehaves on blob downloads (GET /v2/.../blobs/sha256:...), stdlib only.
 
-The mode file (re-read on every request) holds "<mode> <count>", count blob requests being
-spoiled before the proxy behaves again:
+The mode file (re-read on every request) holds "<mode> <count> [upload]", count blob
+downloads (or, with "upload", PUT/PATCH requests of blob uploads) being spoiled before the
+proxy behaves again:
   cut N      forward the answer's headers and --cut-bytes of its body, then drop the connection
+             (uploads: drop the connection without any answer)
   norange N  like cut, and also drop the Range header of requests (the server restarts)
   503 N      answer 503 without asking the registry
   slow N     forward the body at about 256 KiB/s
@@ -23,18 +25,19 @@ ARGS = None
 LOCK = threading.Lock()
 
 
-def take_mode():
-    """The mode for one blob request, spending one unit of its count."""
+def take_mode(kind):
+    """The mode for one request of this kind, spending one unit of its count."""
     with LOCK:
         try:
-            mode, count = open(ARGS.mode_file).read().split()
-            count = int(count)
-        except (OSError, ValueError):
+            words = open(ARGS.mode_file).read().split()
+            mode, count = words[0], int(words[1])
+            target = words[2] if len(words) > 2 else "blob"
+        except (OSError, ValueError, IndexError):
             return "ok"
-        if mode == "ok" or count <= 0:
+        if mode == "ok" or count <= 0 or target != kind:
             return "ok"
         with open(ARGS.mode_file, "w") as f:
-            f.write("%s %d" % (mode, count - 1))
+            f.write("%s %d %s" % (mode, count - 1, target))
         return mode
 
 
@@ -46,8 +49,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def forward(self):
         is_blob = self.command == "GET" and "/blobs/sha256:" in self.path
-        mode = take_mode() if is_blob else "ok"
-        if is_blob:
+        is_upload = self.command in ("PUT", "PATCH") and "/blobs/uploads/" in self.path
+        kind = "blob" if is_blob else "upload" if is_upload else None
+        mode = take_mode(kind) if kind else "ok"
+        if kind:
             with LOCK, open(ARGS.log, "a") as f:
                 f.write("%s %s range=%s\n" % (mode, self.path, self.headers.get("Range", "-")))
         length = int(self.headers.get("Content-Length", "0") or 0)
@@ -58,12 +63,18 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "connection", "content-length")}
+                   if k.lower() not in ("connection", "content-length")}
         if mode == "norange":
             headers.pop("Range", None)
         up = http.client.HTTPConnection("127.0.0.1", ARGS.upstream, timeout=30)
         up.request(self.command, self.path, body=body, headers=headers)
         resp = up.getresponse()
+        if mode == "cut" and kind == "upload":  # the registry took it; the answer is lost
+            resp.read()
+            up.close()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "transfer-encoding"):

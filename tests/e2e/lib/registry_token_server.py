@@ -23,6 +23,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
+HELLO = b"hello, registry\n"
+HELLO_DIGEST = "sha256:" + __import__("hashlib").sha256(HELLO).hexdigest()
 REFRESH = {}  # refresh token -> user
 LOCK = threading.Lock()
 
@@ -146,6 +148,11 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/v2/old-json/manifests/latest":
             body = {"schemaVersion": 1, "fsLayers": [{"blobSum": "sha256:" + "0" * 64}]}
             return self.reply(200, json.dumps(body).encode(), "application/json")
+        if u.path == "/v2/moved/blobs/" + HELLO_DIGEST:
+            self.log_line("redirect auth=%s" % ("yes" if self.headers.get("Authorization") else "no"))
+            return self.reply(307, b"", "text/plain", {"Location": "/storage/hello"})
+        if u.path == "/storage/hello":
+            return self.reply(200, HELLO, "application/octet-stream")
         if u.path == "/v2/flaky/blobs/sha256:" + "1" * 64:
             return self.reply(500, b"oops", "text/plain")
         return self.reply(404, {"errors": [{"code": "NAME_UNKNOWN", "message":
