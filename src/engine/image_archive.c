@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/pattern.h"
 #include "common/util.h"
 #include "engine/engine.h"
 #include "image/reference.h"
@@ -343,15 +344,14 @@ static int extract_archive(int fd, const char *dir, arca_err *err) {
   archive_read_support_filter_xz(a);
   archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
-  int rc = 0;
+  int rc = 0, r = ARCHIVE_OK, dirfd = -1;
+  struct archive_entry *en;
+  size_t count = 0;
   if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
     rc = err_set(err, 400, "invalid tar archive: %s", archive_error_string(a));
     goto out;
   }
-  int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  struct archive_entry *en;
-  int r;
-  size_t count = 0;
+  dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   while ((r = archive_read_next_header(a, &en)) == ARCHIVE_OK) {
     const char *path = archive_entry_pathname(en);
     count++;
@@ -425,8 +425,8 @@ static int extract_archive(int fd, const char *dir, arca_err *err) {
   if (rc == 0 && r != ARCHIVE_EOF)
     rc = err_set(err, 400, "invalid tar archive: %s", archive_error_string(a) ? archive_error_string(a) : "unexpected end of file");
   if (rc == 0 && count == 0) rc = err_set(err, 400, "invalid tar archive: empty");
-  if (dirfd >= 0) close(dirfd);
 out:
+  if (dirfd >= 0) close(dirfd);
   archive_read_free(a);
   return rc;
 }
@@ -562,6 +562,7 @@ static int plan_from_oci_index(load_plan *p, const char *index_path, const char 
 }
 
 int image_load_prepare(engine *e, int fd, load_plan **out, arca_err *err) {
+  autofree char *mpath = NULL, *ipath = NULL;
   load_plan *p = xcalloc(1, sizeof *p);
   p->e = e;
   char rnd[17];
@@ -578,8 +579,8 @@ int image_load_prepare(engine *e, int fd, load_plan **out, arca_err *err) {
     goto fail;
   }
   if (extract_archive(fd, p->dir, err) < 0) goto fail;
-  autofree char *mpath = xasprintf("%s/manifest.json", p->dir);
-  autofree char *ipath = xasprintf("%s/index.json", p->dir);
+  mpath = xasprintf("%s/manifest.json", p->dir);
+  ipath = xasprintf("%s/index.json", p->dir);
   if (access(mpath, F_OK) == 0) {
     autojson json_t *m = NULL;
     if (read_json_file(mpath, &m, err) < 0 || plan_from_docker_manifest(p, m, err) < 0) goto fail;

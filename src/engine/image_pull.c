@@ -267,6 +267,8 @@ static int open_client(pull_plan *p, const char *auth_header, arca_err *err) {
 
 int image_pull_prepare(engine *e, const char *from_image, const char *tag, const char *platform,
                        const char *auth_header, pull_plan **out, arca_err *err) {
+  char *body = NULL, *mt = NULL;
+  size_t len = 0;
   pull_plan *p = xcalloc(1, sizeof *p);
   p->e = e;
   pthread_mutex_init(&p->lock, NULL);
@@ -295,8 +297,6 @@ int image_pull_prepare(engine *e, const char *from_image, const char *tag, const
     variant[0] = '\0';
   }
   if (open_client(p, auth_header, err) < 0) goto fail;
-  char *body = NULL, *mt = NULL;
-  size_t len = 0;
   if (registry_get_manifest(p->client, p->repo, p->reference, &body, &len, &mt, p->pulled_digest, err) < 0) goto fail;
   if (is_index(mt)) {
     p->index_text = body;

@@ -47,6 +47,7 @@ void image_push_plan_free(push_plan *p) {
 
 int image_push_prepare(engine *e, const char *name, const char *tag, const char *auth_header, push_plan **out,
                        arca_err *err) {
+  autofree char *full_name = NULL;
   push_plan *p = xcalloc(1, sizeof *p);
   p->e = e;
   if (ref_parse(name, &p->ref, err) < 0) goto fail;
@@ -55,7 +56,7 @@ int image_push_prepare(engine *e, const char *name, const char *tag, const char 
   }
   p->repo_path = xstrdup(ref_repository_path(&p->ref));
   p->familiar_name = ref_familiar_name(&p->ref);
-  autofree char *full_name = ref_full_name(&p->ref);
+  full_name = ref_full_name(&p->ref);
   if (p->ref.tag || p->ref.digest) {
     autofree char *full = ref_full(&p->ref);
     char id[DIGEST_STR_SIZE];
@@ -174,6 +175,9 @@ static int push_blob(push_plan *p, const char *image_id, const char *digest, int
   return rc;
 }
 
+static int put_manifest(push_plan *p, const char *tag, const char *image_id, const image_layer *layers, size_t nl,
+                        int64_t config_size, img_emit_fn fn, void *ctx, arca_err *err);
+
 static int push_tag(push_plan *p, const char *tag, const char *image_id, img_emit_fn fn, void *ctx, arca_err *err) {
   engine *e = p->e;
   pthread_rwlock_rdlock(&IS(e)->lock);
@@ -207,9 +211,16 @@ static int push_tag(push_plan *p, const char *tag, const char *image_id, img_emi
   for (size_t i = 0; i < nl && rc == 0; i++)
     rc = push_blob(p, image_id, layers[i].digest, layers[i].blob_size, true, fn, ctx, err);
   if (rc == 0) rc = push_blob(p, image_id, image_id, config_size, false, fn, ctx, err);
-  if (rc < 0) goto out;
+  if (rc == 0) rc = put_manifest(p, tag, image_id, layers, nl, config_size, fn, ctx, err);
+out:
+  free(layers);
+  return rc;
+}
 
-  /* Docker v2 schema2 manifest, as dockerd pushes */
+/* Docker v2 schema2 manifest, as dockerd pushes, then the digest line and aux message. */
+static int put_manifest(push_plan *p, const char *tag, const char *image_id, const image_layer *layers, size_t nl,
+                        int64_t config_size, img_emit_fn fn, void *ctx, arca_err *err) {
+  engine *e = p->e;
   json_t *ls = json_array();
   for (size_t i = 0; i < nl; i++) {
     const char *mt = layers[i].media_type;
@@ -224,8 +235,8 @@ static int push_tag(push_plan *p, const char *tag, const char *image_id, img_emi
   autofree char *text = json_dumps(manifest, JSON_INDENT(3) | JSON_PRESERVE_ORDER);
   json_decref(manifest);
   char digest[DIGEST_STR_SIZE];
-  rc = registry_put_manifest(p->client, p->repo_path, tag, REGISTRY_MT_DOCKER_MANIFEST, text, strlen(text), digest, err);
-  if (rc < 0) goto out;
+  if (registry_put_manifest(p->client, p->repo_path, tag, REGISTRY_MT_DOCKER_MANIFEST, text, strlen(text), digest, err) < 0)
+    return -1;
   blobs_put(IS(e)->blobs, text, strlen(text), NULL, NULL);
   autofree char *line = xasprintf("%s: digest: %s size: %zu", tag, digest, strlen(text));
   emit(fn, ctx, progress_message(NULL, line, -1, -1));
@@ -237,9 +248,7 @@ static int push_tag(push_plan *p, const char *tag, const char *image_id, img_emi
   image_set_ref(e, canonical, image_id, NULL);
   autofree char *fam = xasprintf("%s:%s", p->familiar_name, tag);
   events_publish(e->events, "image", "push", fam, json_pack("{s:s}", "name", p->familiar_name));
-out:
-  free(layers);
-  return rc;
+  return 0;
 }
 
 int image_push_run(push_plan *p, img_emit_fn fn, void *ctx, arca_err *err) {

@@ -49,11 +49,13 @@ int image_distribution_inspect(engine *e, const char *name, const char *auth_hea
   char *body = NULL, *mt = NULL;
   size_t len = 0;
   char digest[DIGEST_STR_SIZE];
+  json_t *platforms = NULL;
+  autojson json_t *m = NULL;
   if (image_registry_client(e, r.domain, true, auth_header, &c, err) < 0) goto out;
   if (registry_get_manifest(c, ref_repository_path(&r), r.digest ? r.digest : r.tag, &body, &len, &mt, digest, err) < 0)
     goto out;
-  json_t *platforms = json_array();
-  autojson json_t *m = json_loadb(body, len, 0, NULL);
+  platforms = json_array();
+  m = json_loadb(body, len, 0, NULL);
   if (is_index(mt)) {
     size_t i;
     json_t *d;
@@ -118,8 +120,10 @@ int image_search(engine *e, const char *term, int limit, const char *filters_jso
     filters_free(f);
     return -1;
   }
-  int official = -1, automated = -1;
+  int official = -1, automated = -1, rc;
   long stars = 0;
+  registry_auth auth = {0};
+  json_t *results = NULL, *kept = NULL;
   if (filters_has(f, "is-official") && filters_get_bool(f, "is-official", -1, &official, err) < 0) goto fail;
   if (filters_has(f, "is-automated") && filters_get_bool(f, "is-automated", -1, &automated, err) < 0) goto fail;
   for (size_t i = 0; i < filters_count(f, "stars"); i++) {
@@ -131,16 +135,14 @@ int image_search(engine *e, const char *term, int limit, const char *filters_jso
     }
     if (v > stars) stars = v;
   }
-  registry_auth auth = {0};
   if (auth_header && *auth_header && registry_auth_decode(auth_header, &auth, err) < 0) goto fail;
-  json_t *results = NULL;
   pthread_rwlock_rdlock(&e->cfg_lock);
-  int rc = registry_search(term ? term : "", limit, &auth, (const char *const *)e->cfg.insecure_registries.v,
+  rc = registry_search(term ? term : "", limit, &auth, (const char *const *)e->cfg.insecure_registries.v,
                            e->cfg.insecure_registries.n, USER_AGENT, &results, err);
   pthread_rwlock_unlock(&e->cfg_lock);
   registry_auth_free(&auth);
   if (rc < 0) goto fail;
-  json_t *kept = json_array();
+  kept = json_array();
   size_t i;
   json_t *r;
   json_array_foreach(results, i, r) {

@@ -661,12 +661,13 @@ int image_delete(engine *e, const char *name, bool force, bool noprune, json_t *
   pthread_rwlock_wrlock(&is->lock);
   image *img = resolve_locked(e, name, err);
   int rc = -1;
-  if (!img) goto out;
   char id[DIGEST_STR_SIZE];
-  memcpy(id, img->id, sizeof id);
-  size_t n;
-  refname *refs = refs_of_locked(e, id, &n);
+  size_t n = 0;
+  refname *refs = NULL;
   bool removed_repo_ref = false;
+  if (!img) goto out;
+  memcpy(id, img->id, sizeof id);
+  refs = refs_of_locked(e, id, &n);
   char short_id[13];
   if (!is_id_prefix(id, name)) {
     if (!force && single_reference(refs, n) && engine_image_users(e, id, false, short_id) +

@@ -206,13 +206,16 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
   if (filters_parse(filters_json, &f, err) < 0) return -1;
   int rc = -1;
   json_t **rows = NULL;
-  size_t nrows = 0;
+  size_t nrows = 0, it = 0;
   int dangling_only = 0;
+  int64_t before = 0, since = 0;
+  void *val;
+  strmap layer_users;
+  strmap_init(&layer_users);
   if (filters_validate(f, accepted, err) < 0) goto out_nolock;
   if (filters_get_bool(f, "dangling", 0, &dangling_only, err) < 0) goto out_nolock;
 
   pthread_rwlock_rdlock(&IS(e)->lock);
-  int64_t before = 0, since = 0;
   bool ok;
   for (size_t i = 0; i < filters_count(f, "before"); i++) {
     int64_t c = resolve_created(e, filters_value(f, "before", i), err, &ok);
@@ -230,8 +233,6 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
     if (c > since) since = c;
   }
   /* shared size: how many images use each chain id */
-  strmap layer_users;
-  strmap_init(&layer_users);
   if (shared_size) {
     size_t i = 0;
     void *v;
@@ -243,10 +244,11 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
       }
     }
   }
-  size_t i = 0;
-  void *v;
-  while (strmap_next(&IS(e)->by_id, &i, NULL, &v)) {
-    image *img = v;
+  it = 0;
+  while (strmap_next(&IS(e)->by_id, &it, NULL, &val)) {
+    image *img = val;
+    int64_t shared = -1;
+    json_t *row = NULL;
     bool children = has_children(e, img->id);
     if (dangling_only && children) continue; /* Heads() */
     if (before && !(img->created_ns && img->created_ns < before)) continue;
@@ -287,13 +289,12 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
       json_array_append_new(tags, json_string("<none>:<none>"));
       json_array_append_new(dig, json_string("<none>@<none>"));
     }
-    int64_t shared = -1;
     if (shared_size) {
       shared = 0;
       for (size_t l = 0; l < img->nlayers; l++)
         if ((intptr_t)strmap_get(&layer_users, img->layers[l].chain_id) > 1) shared += img->layers[l].size;
     }
-    json_t *row = json_object();
+    row = json_object();
     json_object_set_new(row, "Id", json_string(img->id));
     json_object_set_new(row, "ParentId", json_string(img->parent));
     json_object_set_new(row, "RepoTags", tags);
@@ -311,7 +312,6 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
     json_decref(tags);
     json_decref(dig);
   }
-  strmap_free(&layer_users);
   qsort(rows, nrows, sizeof *rows, cmp_created_desc);
   *out = json_array();
   for (size_t r = 0; r < nrows; r++) json_array_append_new(*out, rows[r]);
@@ -320,6 +320,7 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
 out:
   pthread_rwlock_unlock(&IS(e)->lock);
 out_nolock:
+  strmap_free(&layer_users);
   for (size_t r = 0; r < nrows; r++) json_decref(rows[r]);
   free(rows);
   filters_free(f);

@@ -128,11 +128,13 @@ int layers_unpack(layer_store *ls, const char *parent_chain, int fd, const char 
   autofree char *tmp = xasprintf("%s/tmp-%s", ls->root, rnd);
   autofree char *final = NULL;
   int rc = -1;
+  layer_rec r = {0};
+  layer_rec *heap = NULL;
+  layer_unpack_result res;
   if (mkdir(tmp, 0755) < 0) {
     err_errno(err, 500, errno, "create %s", tmp);
     goto out;
   }
-  layer_unpack_result res;
   if (layer_unpack_fd(fd, tmp, progress, ctx, &res, err) < 0) {
     rm_rf(tmp, NULL);
     goto out;
@@ -142,7 +144,6 @@ int layers_unpack(layer_store *ls, const char *parent_chain, int fd, const char 
     err_set(err, 400, "layer content does not match its diff ID: expected %s, got %s", expected_diff_id, res.diff_id);
     goto out;
   }
-  layer_rec r = {0};
   layers_chain_id(parent_chain, res.diff_id, r.chain_id);
   snprintf(r.diff_id, sizeof r.diff_id, "%s", res.diff_id);
   snprintf(r.parent, sizeof r.parent, "%s", parent_chain ? parent_chain : "");
@@ -167,7 +168,7 @@ int layers_unpack(layer_store *ls, const char *parent_chain, int fd, const char 
     rm_rf(final, NULL);
     goto out;
   }
-  layer_rec *heap = xmalloc(sizeof *heap);
+  heap = xmalloc(sizeof *heap);
   *heap = r;
   pthread_mutex_lock(&ls->lock);
   strmap_put(&ls->layers, r.chain_id, heap);
