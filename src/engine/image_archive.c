@@ -728,6 +728,9 @@ static int load_one(load_plan *p, load_image *li, bool quiet, img_emit_fn emit, 
     }
     if (!r.tag && !r.digest) ref_with_default_tag(&r);
     full[nfull++] = ref_full(&r);
+    /* messages name the tag the way dockerd prints it: familiar */
+    free(li->tags[k]);
+    li->tags[k] = ref_familiar(&r);
     ref_free(&r);
   }
   char cfg_digest[DIGEST_STR_SIZE];

@@ -62,7 +62,8 @@ int image_push_prepare(engine *e, const char *name, const char *tag, const char 
     char id[DIGEST_STR_SIZE];
     arca_err lerr;
     if (image_resolve(e, full, id, &lerr) < 0) {
-      err_set(err, 404, "tag does not exist: %s", ref_familiar(&p->ref));
+      autofree char *fam = ref_familiar(&p->ref);
+      err_set(err, 404, "tag does not exist: %s", fam);
       goto fail;
     }
     p->tags = xcalloc(2, sizeof *p->tags);

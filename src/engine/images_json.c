@@ -312,7 +312,7 @@ int images_list_json(engine *e, bool all, bool digests, bool shared_size, const 
     json_decref(tags);
     json_decref(dig);
   }
-  qsort(rows, nrows, sizeof *rows, cmp_created_desc);
+  if (nrows > 1) qsort(rows, nrows, sizeof *rows, cmp_created_desc);
   *out = json_array();
   for (size_t r = 0; r < nrows; r++) json_array_append_new(*out, rows[r]);
   nrows = 0;
