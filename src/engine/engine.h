@@ -14,7 +14,11 @@
 #include "config/config.h"
 #include "engine/events.h"
 #include "engine/host.h"
+#include "engine/containers.h"
 #include "engine/images.h"
+#include "engine/sched.h"
+#include "runtime/driver.h"
+#include "runtime/prereq.h"
 #include "store/store.h"
 
 typedef struct engine {
@@ -28,6 +32,10 @@ typedef struct engine {
   store *store;
   image_store images;
   bool images_open;
+  container_store containers;
+  rt_driver *driver;          /* NULL when the prerequisites are missing (API only) */
+  prereq_report prereq;       /* paths and versions found at start-up */
+  sched *sched;
 } engine;
 
 /* Takes ownership of *cfg (cfg is zeroed). */

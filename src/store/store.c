@@ -25,6 +25,8 @@ static const char *const migrations[] = {
     "CREATE INDEX refs_by_image ON refs(image_id);"
     "CREATE TABLE layers (chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT NOT NULL,"
     " size INTEGER NOT NULL, created INTEGER NOT NULL);",
+    /* 3: containers (the record is a JSON document; name kept apart for uniqueness) */
+    "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);",
 };
 
 int store_sqlite_err(store *s, int rc, const char *what, arca_err *err) {

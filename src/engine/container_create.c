@@ -1,0 +1,334 @@
+/* POST /containers/create: Docker's config merge with the image, the record, the managed
+ * files (hostname, hosts, resolv.conf) and the sandbox prepared by the driver. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "engine/container_config.h"
+#include "engine/container_internal.h"
+#include "engine/engine.h"
+#include "engine/names.h"
+#include "image/reference.h"
+
+/* ---- runconfig Merge: the image's config under the user's ---- */
+
+static bool is_empty(const json_t *v) {
+  return !v || json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0) ||
+         (json_is_string(v) && !*json_string_value(v)) || (json_is_object(v) && json_object_size(v) == 0);
+}
+
+static void merge_object_keys(json_t *user, const json_t *image, const char *key) {
+  json_t *img = json_object_get(image, key);
+  if (!json_is_object(img) || !json_object_size(img)) return;
+  json_t *u = json_object_get(user, key);
+  if (!json_is_object(u)) {
+    json_object_set_new(user, key, json_deep_copy(img));
+    return;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(img, k, v) if (!json_object_get(u, k)) json_object_set(u, k, v);
+}
+
+static void merge_env(json_t *user, const json_t *image) {
+  json_t *img = json_object_get(image, "Env");
+  json_t *u = json_object_get(user, "Env");
+  if (!json_is_array(u) || !json_array_size(u)) {
+    if (json_is_array(img)) json_object_set_new(user, "Env", json_deep_copy(img));
+    return;
+  }
+  size_t i;
+  json_t *ie;
+  json_array_foreach(img, i, ie) {
+    const char *s = json_string_value(ie);
+    if (!s) continue;
+    size_t klen = strcspn(s, "=");
+    bool found = false;
+    size_t j;
+    json_t *ue;
+    json_array_foreach(u, j, ue) {
+      const char *t = json_string_value(ue);
+      if (t && strncmp(t, s, klen) == 0 && (t[klen] == '=' || t[klen] == '\0')) found = true;
+    }
+    if (!found) json_array_append(u, ie);
+  }
+}
+
+static void merge_healthcheck(json_t *user, const json_t *image) {
+  json_t *img = json_object_get(image, "Healthcheck");
+  if (!json_is_object(img)) return;
+  json_t *u = json_object_get(user, "Healthcheck");
+  if (!json_is_object(u)) {
+    json_object_set_new(user, "Healthcheck", json_deep_copy(img));
+    return;
+  }
+  if (json_array_size(json_object_get(u, "Test")) == 0 && json_object_get(img, "Test"))
+    json_object_set(u, "Test", json_object_get(img, "Test"));
+  static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+  for (size_t i = 0; i < ARRAY_LEN(nums); i++)
+    if (json_integer_value(json_object_get(u, nums[i])) == 0 && json_object_get(img, nums[i]))
+      json_object_set(u, nums[i], json_object_get(img, nums[i]));
+}
+
+void container_merge_image_config(json_t *user, const json_t *image) {
+  if (!json_is_object(image)) return;
+  if (is_empty(json_object_get(user, "User")) && json_object_get(image, "User"))
+    json_object_set(user, "User", json_object_get(image, "User"));
+  merge_object_keys(user, image, "ExposedPorts");
+  merge_env(user, image);
+  merge_object_keys(user, image, "Labels");
+  if (json_array_size(json_object_get(user, "Entrypoint")) == 0) {
+    if (json_array_size(json_object_get(user, "Cmd")) == 0) {
+      json_t *cmd = json_object_get(image, "Cmd");
+      json_object_set_new(user, "Cmd", cmd ? json_deep_copy(cmd) : json_null());
+      if (json_object_get(image, "ArgsEscaped")) json_object_set(user, "ArgsEscaped", json_object_get(image, "ArgsEscaped"));
+    }
+    json_t *ue = json_object_get(user, "Entrypoint");
+    if (!ue || json_is_null(ue)) {
+      json_t *ie = json_object_get(image, "Entrypoint");
+      json_object_set_new(user, "Entrypoint", ie ? json_deep_copy(ie) : json_null());
+    }
+  }
+  merge_healthcheck(user, image);
+  if (is_empty(json_object_get(user, "WorkingDir")) && json_object_get(image, "WorkingDir"))
+    json_object_set(user, "WorkingDir", json_object_get(image, "WorkingDir"));
+  merge_object_keys(user, image, "Volumes");
+  if (is_empty(json_object_get(user, "StopSignal")) && json_object_get(image, "StopSignal"))
+    json_object_set(user, "StopSignal", json_object_get(image, "StopSignal"));
+  if (is_empty(json_object_get(user, "Shell")) && json_object_get(image, "Shell"))
+    json_object_set(user, "Shell", json_object_get(image, "Shell"));
+  if (is_empty(json_object_get(user, "OnBuild")) && json_object_get(image, "OnBuild"))
+    json_object_set(user, "OnBuild", json_object_get(image, "OnBuild"));
+}
+
+/* ---- managed files ---- */
+
+static int write_text(const char *path, const char *text, arca_err *err) {
+  return write_file_atomic(path, text, strlen(text), 0644, err);
+}
+
+static char *hosts_text(const container *c, bool host_network) {
+  if (host_network) {
+    char *t = NULL;
+    if (read_file("/etc/hosts", 1 << 20, &t, NULL, NULL) == 0) return t;
+  }
+  strbuf sb;
+  sb_init(&sb);
+  sb_puts(&sb, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+               "ff00::0\tip6-mcastprefix\nff00::1\tip6-allnodes\nff00::2\tip6-allrouters\n");
+  size_t i;
+  json_t *h;
+  json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, h) {
+    const char *s = json_string_value(h);
+    if (!s) continue;
+    /* "name:ip" (ip may be IPv6 with colons) or "name=ip" */
+    const char *sep = strchr(s, '=');
+    if (!sep) sep = strchr(s, ':');
+    if (!sep) continue;
+    sb_printf(&sb, "%s\t%.*s\n", sep + 1, (int)(sep - s), s);
+  }
+  return sb_steal(&sb);
+}
+
+static char *resolv_text(const container *c, bool host_network) {
+  json_t *dns = json_object_get(c->host_config, "Dns");
+  json_t *search = json_object_get(c->host_config, "DnsSearch");
+  json_t *opts = json_object_get(c->host_config, "DnsOptions");
+  autofree char *host = NULL;
+  read_file("/etc/resolv.conf", 1 << 20, &host, NULL, NULL);
+  strbuf sb;
+  sb_init(&sb);
+  bool any_ns = false;
+  if (json_array_size(dns)) {
+    size_t i;
+    json_t *d;
+    json_array_foreach(dns, i, d) {
+      sb_printf(&sb, "nameserver %s\n", json_string_value(d) ?: "");
+      any_ns = true;
+    }
+  } else if (host) {
+    autofree char *copy = xstrdup(host);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      if (!str_has_prefix(line, "nameserver")) continue;
+      const char *addr = line + 10;
+      while (*addr == ' ' || *addr == '\t') addr++;
+      /* a loopback resolver of the host is unreachable from a container's own network */
+      if (!host_network && (str_has_prefix(addr, "127.") || !strcmp(addr, "::1"))) continue;
+      sb_printf(&sb, "nameserver %s\n", addr);
+      any_ns = true;
+    }
+  }
+  if (!any_ns && !host_network) sb_puts(&sb, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+  if (json_array_size(search)) {
+    sb_puts(&sb, "search");
+    size_t i;
+    json_t *d;
+    json_array_foreach(search, i, d) sb_printf(&sb, " %s", json_string_value(d) ?: "");
+    sb_puts(&sb, "\n");
+  } else if (host) {
+    autofree char *copy = xstrdup(host);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+      if (str_has_prefix(line, "search ") || str_has_prefix(line, "domain ")) sb_printf(&sb, "%s\n", line);
+  }
+  if (json_array_size(opts)) {
+    sb_puts(&sb, "options");
+    size_t i;
+    json_t *d;
+    json_array_foreach(opts, i, d) sb_printf(&sb, " %s", json_string_value(d) ?: "");
+    sb_puts(&sb, "\n");
+  }
+  return sb_steal(&sb);
+}
+
+int container_write_files(engine *e, container *c, arca_err *err) {
+  autofree char *dir = container_dir(e, c->id);
+  if (mkdir_p(dir, 0710, err) < 0) return -1;
+  const char *mode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+  bool host_net = mode && !strcmp(mode, "host");
+  const char *hostname = json_string_value(json_object_get(c->config, "Hostname"));
+  const char *domain = json_string_value(json_object_get(c->config, "Domainname"));
+  autofree char *hn = domain && *domain ? xasprintf("%s.%s\n", hostname ? hostname : "", domain)
+                                        : xasprintf("%s\n", hostname ? hostname : "");
+  autofree char *p1 = xasprintf("%s/hostname", dir);
+  autofree char *p2 = xasprintf("%s/hosts", dir);
+  autofree char *p3 = xasprintf("%s/resolv.conf", dir);
+  autofree char *hosts = hosts_text(c, host_net);
+  autofree char *resolv = resolv_text(c, host_net);
+  if (write_text(p1, hn, err) < 0 || write_text(p2, hosts, err) < 0 || write_text(p3, resolv, err) < 0) return -1;
+  return 0;
+}
+
+/* ---- create ---- */
+
+static void new_id(char out[65]) {
+  for (;;) {
+    random_hex(out, 32);
+    /* Docker never hands out an ID whose short form is all digits */
+    bool digits = true;
+    for (int i = 0; i < 12; i++)
+      if (out[i] < '0' || out[i] > '9') digits = false;
+    if (!digits) return;
+  }
+}
+
+static host_limits limits_of(engine *e) {
+  host_limits h = {.ncpu = e->host.ncpu, .mem_total = e->host.mem_total, .cgroup_version = e->host.cgroup_version,
+                   .memory = e->host.memory_limit, .swap = e->host.swap_limit, .cpu_cfs = e->host.cpu_cfs_quota,
+                   .cpu_shares = e->host.cpu_shares, .cpuset = e->host.cpuset, .pids = e->host.pids_limit,
+                   .blkio = true};
+  return h;
+}
+
+host_limits container_host_limits(engine *e) { return limits_of(e); }
+
+int container_create(engine *e, const json_t *body, const char *name, const char *platform, int api_minor,
+                     char id_out[65], json_t **warnings, arca_err *err) {
+  *warnings = json_array();
+  if (!json_is_object(body)) return err_set(err, 400, "config cannot be empty in order to create a container");
+  if (name && *name && !names_valid(name))
+    return err_set(err, 400, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  host_limits hl = limits_of(e);
+  if (container_config_validate(body, &hl, api_minor, err) < 0) return -1;
+
+  const char *image_name = json_string_value(json_object_get(body, "Image"));
+  if (!image_name || !*image_name) return err_set(err, 400, "No image specified: an image is required to create a container");
+  char image_id[DIGEST_STR_SIZE];
+  if (image_resolve(e, image_name, image_id, err) < 0) return -1;
+  json_t *image_config = NULL;
+  if (image_config(e, image_id, &image_config, err) < 0) return -1;
+  if (platform && *platform) {
+    char os[16], arch[16], variant[16];
+    if (platform_parse(platform, os, arch, variant, err) < 0) {
+      json_decref(image_config);
+      return -1;
+    }
+    const char *iarch = json_string_value(json_object_get(image_config, "architecture"));
+    if (iarch && strcmp(iarch, arch) != 0) {
+      json_decref(image_config);
+      return err_set(err, 404, "image with reference %s was found but its platform (linux/%s) does not match the specified platform (%s)",
+                     image_name, iarch, platform);
+    }
+  }
+
+  container *c = xcalloc(1, sizeof *c);
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->cond, NULL);
+  new_id(c->id);
+  snprintf(c->image_id, sizeof c->image_id, "%s", image_id);
+  c->image_name = xstrdup(image_name);
+  c->created_ns = now_ns();
+  c->state = CS_CREATED;
+
+  /* Config: everything of the body but HostConfig and NetworkingConfig */
+  c->config = json_deep_copy(body);
+  json_object_del(c->config, "HostConfig");
+  json_object_del(c->config, "NetworkingConfig");
+  json_t *hc = json_object_get(body, "HostConfig");
+  c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+  json_t *nc = json_object_get(body, "NetworkingConfig");
+  c->networking = json_is_object(nc) ? json_deep_copy(nc) : NULL;
+  container_merge_image_config(c->config, json_object_get(image_config, "config"));
+  json_decref(image_config);
+  json_object_set_new(c->config, "Image", json_string(image_name));
+  int rc = 0;
+  json_t *entry = json_object_get(c->config, "Entrypoint");
+  json_t *cmd = json_object_get(c->config, "Cmd");
+  if (json_array_size(entry) == 0 && json_array_size(cmd) == 0) {
+    rc = err_set(err, 400, "no command specified");
+    goto fail;
+  }
+  pthread_rwlock_rdlock(&e->cfg_lock);
+  container_hostconfig_defaults(c->host_config, e->cfg.runtime, e->host.cgroup_version);
+  pthread_rwlock_unlock(&e->cfg_lock);
+  const char *hostname = json_string_value(json_object_get(c->config, "Hostname"));
+  const char *netmode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+  if (!hostname || !*hostname) {
+    if (netmode && !strcmp(netmode, "host")) json_object_set_new(c->config, "Hostname", json_string(e->host.hostname));
+    else json_object_set_new(c->config, "Hostname", json_sprintf("%.12s", c->id));
+  }
+  if (!json_object_get(c->config, "Labels") || json_is_null(json_object_get(c->config, "Labels")))
+    json_object_set_new(c->config, "Labels", json_object());
+  /* Path and Args: entrypoint then cmd */
+  json_t *argv = json_array();
+  json_array_extend(argv, json_is_array(entry) ? entry : json_array());
+  if (json_is_array(cmd)) json_array_extend(argv, cmd);
+  c->path = xstrdup(json_string_value(json_array_get(argv, 0)) ?: "");
+  json_array_remove(argv, 0);
+  c->args = argv;
+
+  if (image_chain_ids(e, image_id, &c->chain_ids, &c->nchain, err) < 0) {
+    rc = -1;
+    goto fail;
+  }
+  if (container_register(e, c, name, err) < 0) {
+    rc = -1;
+    goto fail;
+  }
+  image_hold(e, c->image_id, (const char *const *)c->chain_ids, c->nchain);
+  pthread_mutex_lock(&c->lock);
+  rc = container_write_files(e, c, err);
+  if (rc == 0 && e->driver) rc = container_prepare_locked(e, c, err);
+  pthread_mutex_unlock(&c->lock);
+  if (rc < 0) {
+    arca_err rerr;
+    autofree char *dir = container_dir(e, c->id);
+    if (e->driver) e->driver->ops->remove(e->driver, c->id, &rerr);
+    rm_rf(dir, NULL);
+    image_release(e, c->image_id, (const char *const *)c->chain_ids, c->nchain);
+    container_unregister(e, c);
+    return -1;
+  }
+  memcpy(id_out, c->id, 65);
+  container_event(e, c, "create", NULL);
+  return 0;
+fail:
+  container_free(c);
+  return rc;
+}
