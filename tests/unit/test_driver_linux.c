@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +35,7 @@
 #include "runtime/driver.h"
 #include "runtime/linux/lx_driver.h"
 #include "runtime/linux/lx_paths.h"
+#include "runtime/linux/oci_defaults.h"
 
 /* ---- fixture ---------------------------------------------------------------------- */
 
@@ -123,6 +125,13 @@ static bool no_exit_within(const char *id, int ms) {
 }
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+static void *sleep_then_signal(void *arg) {
+  sleep_ms(200);
+  uint64_t one = 1;
+  if (write(*(int *)arg, &one, sizeof one) != sizeof one) abort();
+  return NULL;
+}
 
 static int run_cmd(const char *const argv[], char **out) {
   proc_result res;
@@ -1322,6 +1331,197 @@ static void test_network(void **state) {
   ctr_free(c);
 }
 
+/* ---- devices, sysctls, shared namespaces, privileged ----------------------------- */
+
+static void test_devices_sysctls_shm(void **state) {
+  (void)state;
+  json_t *hc = json_pack("{s:[{s:s, s:s, s:s}], s:[s], s:{s:s}, s:I, s:i, s:s}", "Devices", "PathOnHost",
+                         "/dev/null", "PathInContainer", "/dev/mynull", "CgroupPermissions", "rwm",
+                         "DeviceCgroupRules", "b 7:* r", "Sysctls", "net.ipv4.ip_forward", "1",
+                         "ShmSize", (json_int_t)8 << 20, "OomScoreAdj", 100, "IpcMode", "private");
+  const char *probe = "echo x > /dev/mynull && echo mynull-ok; mknod /tmp/l b 7 7; "
+                      "(: < /tmp/l) 2>&1 && echo opened; cat /proc/sys/net/ipv4/ip_forward; "
+                      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
+                      "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'; "
+                      "cat /proc/self/oom_score_adj; cat /proc/sys/kernel/domainname";
+  test_ctr *c = ctr_new(hc, "sh", "-c", probe, NULL);
+  json_object_set_new(c->config, "Domainname", json_string("example.test"));
+  autofree char *out = output_of(c, 0);
+  assert_string_equal(out, "mynull-ok\nopened\n1\n0\nsize=8192k\n100\nexample.test\n");
+  ctr_free(c);
+  /* without the rule the device cgroup refuses it; the default shm is 64 MiB */
+  test_ctr *d = ctr_new(json_pack("{s:s}", "IpcMode", "private"), "sh", "-c",
+                        "mknod /tmp/l b 7 7; (: < /tmp/l) 2>&1 | sed 's/.*: //'; "
+                        "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'", NULL);
+  autofree char *dout = output_of(d, 0);
+  assert_string_equal(dout, "Operation not permitted\nsize=65536k\n");
+  ctr_free(d);
+  /* a device that is not one */
+  test_ctr *e = ctr_new(json_pack("{s:[{s:s, s:s, s:s}]}", "Devices", "PathOnHost", "/etc/hostname",
+                                  "PathInContainer", "/dev/x", "CgroupPermissions", "rwm"),
+                        "true", NULL);
+  ctr_sync(e);
+  arca_err err = {0};
+  assert_int_equal(fx.drv->ops->prepare(fx.drv, &e->spec, &err), -1);
+  assert_string_equal(err.msg, "error gathering device information while adding custom device "
+                               "\"/etc/hostname\": not a device node");
+  ctr_free(e);
+}
+
+static void test_custom_seccomp(void **state) {
+  (void)state;
+  json_t *hc = json_pack("{s:[s]}", "SecurityOpt",
+                         "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                         "[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
+  test_ctr *c = ctr_new(hc, "sh", "-c", "mkdir /tmp/d 2>&1 | sed 's/.*: //'; grep Seccomp: /proc/self/status | tr -s '\\t' ' '", NULL);
+  autofree char *out = output_of(c, 0);
+  assert_string_equal(out, "Operation not permitted\nSeccomp: 2\n");
+  ctr_free(c);
+  test_ctr *bad = ctr_new(json_pack("{s:[s]}", "SecurityOpt", "bogus=1"), "true", NULL);
+  ctr_sync(bad);
+  arca_err err = {0};
+  assert_int_equal(fx.drv->ops->prepare(fx.drv, &bad->spec, &err), -1);
+  assert_int_equal(err.status, 400);
+  assert_string_equal(err.msg, "invalid --security-opt 2: \"bogus=1\"");
+  ctr_free(bad);
+}
+
+static void test_shared_namespaces(void **state) {
+  (void)state;
+  arca_err err = {0};
+  test_ctr *a = ctr_new(json_pack("{s:s}", "IpcMode", "shareable"), "sleep", "100", NULL);
+  a->spec.network_mode = "sandbox";
+  run_ctr(a);
+  char *touch[] = {"/bin/touch", "/dev/shm/marker"};
+  rt_process p = {.args = touch, .nargs = 2};
+  exec_result r;
+  if (exec_run(a->id, "touch", &p, NULL, &r, &err) < 0) fail_msg("exec: %s", err.msg);
+  exec_result_free(&r);
+
+  autofree char *net = xasprintf("container:%s", a->id);
+  json_t *hc = json_pack("{s:s, s:s}", "IpcMode", net, "PidMode", net);
+  test_ctr *b = ctr_new(hc, "sh", "-c", "ls /dev/shm; readlink /proc/self/ns/net; tr '\\0' ' ' < /proc/1/cmdline; echo", NULL);
+  b->spec.network_mode = net;
+  b->spec.ipc_container = a->id;
+  b->spec.pid_container = a->id;
+  autofree char *out = output_of(b, 0);
+  autofree char *netns = lx_netns_path(fx.exec_root, a->id);
+  struct stat st;
+  assert_int_equal(stat(netns, &st), 0);
+  autofree char *expected = xasprintf("marker\nnet:[%lu]\nsleep 100 \n", (unsigned long)st.st_ino);
+  assert_string_equal(out, expected);
+  ctr_free(b);
+
+  /* host network: the host's sysctls, none of the defaults */
+  test_ctr *h = ctr_new(NULL, "sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; readlink /proc/self/ns/net", NULL);
+  h->spec.network_mode = "host";
+  autofree char *hout = output_of(h, 0);
+  autofree char *host_ns = NULL;
+  char link[64];
+  ssize_t n = readlink("/proc/self/ns/net", link, sizeof link - 1);
+  assert_true(n > 0);
+  link[n] = '\0';
+  autofree char *host_port = read_text("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  autofree char *hexpected = xasprintf("%s%s\n", host_port, link);
+  assert_string_equal(hout, hexpected);
+  ctr_free(h);
+
+  assert_int_equal(fx.drv->ops->signal(fx.drv, a->id, SIGKILL, &err), 0);
+  assert_int_equal(wait_exit(a->id, NULL, 10000).exit_code, 137);
+  /* joining a container that is not running */
+  autofree char *pid_mode = xasprintf("container:%s", a->id);
+  test_ctr *late = ctr_new(json_pack("{s:s}", "PidMode", pid_mode), "true", NULL);
+  late->spec.pid_container = a->id;
+  prepare_ok(late);
+  assert_int_equal(fx.drv->ops->start(fx.drv, late->id, &err), -1);
+  assert_int_equal(err.status, 409);
+  autofree char *msg = xasprintf("failed to join PID namespace: container %s is not running", a->id);
+  assert_string_equal(err.msg, msg);
+  ctr_free(late);
+  /* IPC of a container whose IPC is private */
+  test_ctr *priv = run_ctr(ctr_new(json_pack("{s:s}", "IpcMode", "private"), "sleep", "100", NULL));
+  autofree char *ipc_mode = xasprintf("container:%s", priv->id);
+  test_ctr *joiner = ctr_new(json_pack("{s:s}", "IpcMode", ipc_mode), "true", NULL);
+  joiner->spec.ipc_container = priv->id;
+  prepare_ok(joiner);
+  assert_int_equal(fx.drv->ops->start(fx.drv, joiner->id, &err), -1);
+  assert_int_equal(err.status, 400);
+  autofree char *ipc_msg = xasprintf("failed to join IPC namespace: container %s: non-shareable IPC "
+                                     "(hint: use IpcMode:shareable for the donor container)", priv->id);
+  assert_string_equal(err.msg, ipc_msg);
+  assert_int_equal(fx.drv->ops->signal(fx.drv, priv->id, SIGKILL, &err), 0);
+  assert_int_equal(wait_exit(priv->id, NULL, 10000).exit_code, 137);
+  ctr_free(joiner);
+  ctr_free(priv);
+  ctr_free(a);
+}
+
+static void test_attach_cancel(void **state) {
+  (void)state;
+  int cancel = eventfd(0, EFD_CLOEXEC);
+  assert_true(cancel >= 0);
+  test_ctr *c = ctr_new(NULL, "sleep", "100", NULL);
+  prepare_ok(c);
+  rt_attach *pending = NULL, *live = NULL;
+  arca_err err = {0};
+  assert_int_equal(fx.drv->ops->attach(fx.drv, c->id, &pending, &err), 0);
+  start_ok(c);
+  assert_int_equal(fx.drv->ops->attach(fx.drv, c->id, &live, &err), 0);
+  /* nothing to read: a cancel from another thread ends the wait */
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, sleep_then_signal, &cancel), 0);
+  int64_t t0 = monotonic_ns();
+  char buf[16];
+  int stream;
+  size_t len;
+  assert_int_equal(fx.drv->ops->attach_read(live, cancel, &stream, buf, sizeof buf, &len), 0);
+  int64_t waited = monotonic_ns() - t0;
+  assert_true(waited >= 150LL * 1000000 && waited < 5000LL * 1000000);
+  pthread_join(t, NULL);
+  assert_int_equal(fx.drv->ops->attach_read(pending, cancel, &stream, buf, sizeof buf, &len), 0);
+  fx.drv->ops->attach_free(live);
+  fx.drv->ops->attach_free(pending);
+  /* and one never connected: freed while pending */
+  test_ctr *d = ctr_new(NULL, "true", NULL);
+  prepare_ok(d);
+  rt_attach *never = NULL;
+  assert_int_equal(fx.drv->ops->attach(fx.drv, d->id, &never, &err), 0);
+  assert_int_equal(fx.drv->ops->attach_read(never, cancel, &stream, buf, sizeof buf, &len), 0);
+  fx.drv->ops->attach_free(never);
+  close(cancel);
+  assert_int_equal(fx.drv->ops->signal(fx.drv, c->id, SIGKILL, &err), 0);
+  assert_int_equal(wait_exit(c->id, NULL, 10000).exit_code, 137);
+  ctr_free(c);
+  ctr_free(d);
+}
+
+static void test_privileged(void **state) {
+  (void)state;
+  json_t *hc = json_pack("{s:b}", "Privileged", 1);
+  test_ctr *c = ctr_new(hc, "sh", "-c",
+                        "grep -E '^(CapEff|Seccomp):' /proc/self/status | tr -s '\\t' ' '; "
+                        "grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; "
+                        "test -c /dev/net/tun && echo host-devices; cat /proc/kcore >/dev/null 2>&1 | head -c0; "
+                        "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mount-ok",
+                        NULL);
+  prepare_ok(c);
+  arca_err err = {0};
+  if (fx.drv->ops->start(fx.drv, c->id, &err) < 0) {
+    fprintf(stderr, "test_privileged: start refused on this host (%s), skipped\n", err.msg);
+    ctr_free(c);
+    skip();
+  }
+  rt_exit ex = wait_exit(c->id, NULL, 15000);
+  autofree char *out = log_stream(c->id, "stdout");
+  autofree char *errs = log_stream(c->id, "stderr");
+  if (ex.exit_code != 0) fail_msg("exit %d; stdout: %s stderr: %s", ex.exit_code, out, errs);
+  char expected[256];
+  snprintf(expected, sizeof expected, "CapEff: %016llx\nSeccomp: 0\nrw\nhost-devices\nmount-ok\n",
+           (unsigned long long)oci_caps_host_available());
+  assert_string_equal(out, expected);
+  ctr_free(c);
+}
+
 /* ---- group fixture ------------------------------------------------------------------ */
 
 static const char *skip_reason;
@@ -1488,6 +1688,11 @@ int main(void) {
       DRIVER_TEST(test_many_layers),
       DRIVER_TEST(test_empty_image),
       DRIVER_TEST(test_network),
+      DRIVER_TEST(test_devices_sysctls_shm),
+      DRIVER_TEST(test_custom_seccomp),
+      DRIVER_TEST(test_shared_namespaces),
+      DRIVER_TEST(test_attach_cancel),
+      DRIVER_TEST(test_privileged),
   };
   int failed = cmocka_run_group_tests_name("driver_linux_pure", pure, NULL, NULL);
   failed += cmocka_run_group_tests_name("driver_linux", driver, group_setup, group_teardown);

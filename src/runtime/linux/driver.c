@@ -73,6 +73,8 @@ static int op_prepare(rt_driver *rd, const rt_sandbox_spec *spec, arca_err *err)
   if (!strcmp(json_string_value(json_object_get(inputs, "network_mode")), "sandbox") &&
       lx_netns_create(d, spec->id, err) < 0)
     return -1;
+  json_t *shm_size = json_object_get(inputs, "shm_size");
+  if (shm_size && lx_shm_mount(d, spec->id, json_integer_value(shm_size), err) < 0) return -1;
   /* Docker makes the working directory at create (root-owned); start makes it again. */
   autofree char *rootfs = lx_rootfs_dir(d->data_root, spec->id);
   autoclose int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -155,6 +157,7 @@ static int op_remove(rt_driver *rd, const char *id, arca_err *err) {
   lx_runtime_cleanup(d, id);
   lx_attach_end_pending(d, id);
   if (lx_rootfs_umount(d, id, err) < 0) return -1;
+  lx_shm_umount(d, id);
   lx_netns_remove(d, id);
   autofree char *run_dir = lx_run_dir(d->exec_root, id);
   autofree char *ctr_dir = lx_ctr_dir(d->data_root, id);

@@ -135,6 +135,9 @@ int lx_spec_device_rule(const char *rule, json_t **out, arca_err *err);
 /* ---- rootfs.c -------------------------------------------------------------------- */
 int lx_rootfs_mount(lx_driver *d, const char *id, const json_t *layers, arca_err *err);
 int lx_rootfs_umount(lx_driver *d, const char *id, arca_err *err);
+/* The /dev/shm tmpfs of a shareable IPC namespace (mode 1777, size bytes), idempotent. */
+int lx_shm_mount(lx_driver *d, const char *id, int64_t size, arca_err *err);
+void lx_shm_umount(lx_driver *d, const char *id);
 bool lx_is_mountpoint(const char *path);
 
 /* ---- start.c --------------------------------------------------------------------- */

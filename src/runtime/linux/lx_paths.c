@@ -44,6 +44,10 @@ char *lx_log_path(const char *data_root, const char *id) {
   return xasprintf("%s/containers/%s/ctr.log", data_root, id);
 }
 
+char *lx_shm_dir(const char *data_root, const char *id) {
+  return xasprintf("%s/containers/%s/shm", data_root, id);
+}
+
 char *lx_run_dir(const char *exec_root, const char *id) {
   return xasprintf("%s/c/%s", exec_root, id);
 }

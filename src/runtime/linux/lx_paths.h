@@ -9,6 +9,7 @@
  *     upper/, work/                       lx_upper_dir ...  overlay upper and work dirs
  *     l/<n>                               lx_links_dir      short names of the lower layers
  *     empty/                              (lower of an image without layers)
+ *     shm/                                lx_shm_dir        /dev/shm tmpfs of IPC "shareable"
  *     ctr.log                             lx_log_path       conmon's k8s-file log
  *   <exec_root>/c/<id>/                   lx_run_dir        conmon pidfiles, persist dir
  *     pid, conmon.pid, exit, oom          (conmon)
@@ -40,6 +41,7 @@ char *lx_upper_dir(const char *data_root, const char *id);
 char *lx_work_dir(const char *data_root, const char *id);
 char *lx_links_dir(const char *data_root, const char *id);
 char *lx_log_path(const char *data_root, const char *id);
+char *lx_shm_dir(const char *data_root, const char *id);
 
 char *lx_run_dir(const char *exec_root, const char *id);
 char *lx_attach_link(const char *exec_root, const char *id);

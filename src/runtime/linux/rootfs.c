@@ -7,6 +7,7 @@
  * bytes per layer, so overlay's own limit (500 lowers) is reached long before the page. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -104,4 +105,20 @@ int lx_rootfs_umount(lx_driver *d, const char *id, arca_err *err) {
   }
   if (lx_is_mountpoint(rootfs)) return err_set(err, 500, "%s is still mounted", rootfs);
   return 0;
+}
+
+int lx_shm_mount(lx_driver *d, const char *id, int64_t size, arca_err *err) {
+  autofree char *dir = lx_shm_dir(d->data_root, id);
+  if (lx_is_mountpoint(dir)) return 0;
+  if (mkdir_p(dir, 0700, err) < 0) return err_wrap(err, "shm of %s", id);
+  char data[64];
+  snprintf(data, sizeof data, "mode=1777,size=%lld", (long long)size);
+  if (mount("shm", dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, data) < 0)
+    return err_errno(err, 500, errno, "mounting shm tmpfs");
+  return 0;
+}
+
+void lx_shm_umount(lx_driver *d, const char *id) {
+  autofree char *dir = lx_shm_dir(d->data_root, id);
+  for (int i = 0; i < 4 && lx_is_mountpoint(dir); i++) umount2(dir, MNT_DETACH);
 }

@@ -205,9 +205,11 @@ static int user_mounts(const rt_sandbox_spec *spec, const json_t *hc, bool reado
   return 0;
 }
 
-/* Defaults (minus what user mounts replace) + user mounts, then --read-only. */
+/* Defaults (minus what user mounts replace) + user mounts, then --read-only. shm_source:
+ * a host directory to bind at /dev/shm instead of the default tmpfs (IPC "host",
+ * "shareable" and "container:<id>", as moby's setupIPCDirs), or NULL. */
 static json_t *all_mounts(json_t *defaults, json_t *users, const char *ipc_mode,
-                          bool readonly_root) {
+                          const char *shm_source, bool readonly_root) {
   json_t *mounts = json_array();
   bool user_dev = false;
   size_t i;
@@ -222,13 +224,12 @@ static json_t *all_mounts(json_t *defaults, json_t *users, const char *ipc_mode,
     if (replaced || (user_dev && has_prefix_mode(dest, "/dev/"))) continue;
     if (!strcmp(dest, "/dev/shm")) {
       if (!strcmp(ipc_mode, "none")) continue;
-      if (!strcmp(ipc_mode, "host")) {
+      if (shm_source) {
         json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
-                                                "/dev/shm", "type", "bind", "source", "/dev/shm",
+                                                "/dev/shm", "type", "bind", "source", shm_source,
                                                 "options", "rbind", "rprivate"));
         continue;
       }
-      /* container:<id> gets its bind source at start (the other's /proc/<pid>/root). */
     }
     if (readonly_root && strcmp(dest, "/proc") && strcmp(dest, "/dev/pts") &&
         strcmp(dest, "/dev/shm") && strcmp(dest, "/dev/mqueue") && strcmp(dest, "/dev")) {
@@ -332,7 +333,21 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
   const char *propagation = "";
   autojson json_t *users = NULL;
   if (user_mounts(spec, hc, readonly_root, &users, extra, &propagation, err) < 0) return -1;
-  json_object_set_new(config, "mounts", all_mounts(default_mounts, users, ipc_mode, readonly_root));
+  /* IPC: "" is what old Dockers called "shareable": /dev/shm is a tmpfs of ours that
+   * "container:<id>" IPC modes of other containers bind too. */
+  bool ipc_container = has_prefix_mode(ipc_mode, "container:");
+  bool shareable = !*ipc_mode || !strcmp(ipc_mode, "shareable");
+  if (ipc_container && !spec->ipc_container) return err_set(err, 400, "invalid IPC mode: %s", ipc_mode);
+  if (!shareable && !ipc_container && strcmp(ipc_mode, "host") && strcmp(ipc_mode, "private") &&
+      strcmp(ipc_mode, "none"))
+    return err_set(err, 400, "invalid IPC mode: %s", ipc_mode);
+  autofree char *shm_source = NULL;
+  if (shareable) shm_source = lx_shm_dir(d->data_root, spec->id);
+  else if (ipc_container && lx_id_valid(spec->ipc_container))
+    shm_source = lx_shm_dir(d->data_root, spec->ipc_container);
+  else if (!strcmp(ipc_mode, "host")) shm_source = xstrdup("/dev/shm");
+  json_object_set_new(config, "mounts",
+                      all_mounts(default_mounts, users, ipc_mode, shm_source, readonly_root));
 
   /* linux */
   json_t *linux_obj = json_object();
@@ -353,11 +368,6 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
   else if (has_prefix_mode(pid_mode, "container:") && !spec->pid_container) {
     json_decref(namespaces);
     return err_set(err, 400, "invalid PID mode: %s", pid_mode);
-  }
-  bool ipc_container = has_prefix_mode(ipc_mode, "container:");
-  if (ipc_container && !spec->ipc_container) {
-    json_decref(namespaces);
-    return err_set(err, 400, "invalid IPC mode: %s", ipc_mode);
   }
   if (strcmp(ipc_mode, "host") && !ipc_container) json_array_append_new(namespaces, ns("ipc", NULL));
   const char *cgroupns = str_of(hc, "CgroupnsMode");
@@ -431,6 +441,14 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
   json_object_set_new(inputs, "cmd", json_string(p->args[0]));
   if (net_container) json_object_set_new(inputs, "net_container", json_string(net_container));
   if (ipc_container) json_object_set_new(inputs, "ipc_container", json_string(spec->ipc_container));
+  bool user_shm = false;
+  size_t k;
+  json_t *um;
+  json_array_foreach(users, k, um) user_shm |= !strcmp(str_of(um, "destination"), "/dev/shm");
+  if (shareable && !user_shm) {
+    int64_t shm_size = json_integer_value(json_object_get(hc, "ShmSize"));
+    json_object_set_new(inputs, "shm_size", json_integer(shm_size > 0 ? shm_size : OCI_DEFAULT_SHM_SIZE));
+  }
   if (!own_pid_ns && spec->pid_container)
     json_object_set_new(inputs, "pid_container", json_string(spec->pid_container));
   *config_out = steal_ptr(config);

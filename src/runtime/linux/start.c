@@ -64,14 +64,18 @@ pid_t lx_conmon_alive(lx_driver *d, const char *id) {
 
 /* ---- start-time resolution ------------------------------------------------------- */
 
-/* Init pid of another running container (for container:<id> namespaces). */
-static pid_t running_pid_of(lx_driver *d, const char *other) {
+/* Init pid of another running container (for container:<id> namespaces), and its state in
+ * Docker's words when it does not run. */
+static pid_t running_pid_of(lx_driver *d, const char *other, const char **state) {
+  *state = "created";
   if (!lx_id_valid(other)) return 0;
   char status[16];
   pid_t pid = 0;
-  if (lx_runc_state(d, other, status, &pid, NULL) != 1) return 0;
-  if (strcmp(status, "running") && strcmp(status, "paused")) return 0;
-  return pid;
+  int known = lx_runc_state(d, other, status, &pid, NULL);
+  if (known != 1) return 0;
+  if (!strcmp(status, "running") || !strcmp(status, "paused")) return pid;
+  *state = !strcmp(status, "stopped") ? "exited" : "created";
+  return 0;
 }
 
 static void set_namespace_path(json_t *config, const char *type, const char *path) {
@@ -87,53 +91,42 @@ static void set_namespace_path(json_t *config, const char *type, const char *pat
   json_array_append_new(namespaces, json_pack("{s:s, s:s}", "type", type, "path", path));
 }
 
+/* container:<id> modes, with moby's texts (getNetworkedContainer, getIPCContainer,
+ * getPIDContainer). */
 static int resolve_namespaces(lx_driver *d, const char *id, json_t *config, const json_t *inputs,
                               arca_err *err) {
+  const char *state;
   const char *net = json_string_value(json_object_get(inputs, "net_container"));
   if (net) {
-    if (!strcmp(net, id)) return err_set(err, 400, "cannot join own network namespace");
+    if (!strcmp(net, id)) return err_set(err, 500, "cannot join own network namespace");
+    pid_t pid = running_pid_of(d, net, &state);
+    if (!pid)
+      return err_set(err, 409,
+                     "cannot join network namespace of a non running container: container %s is %s",
+                     net, state);
     autofree char *netns = lx_netns_path(d->exec_root, net);
-    if (lx_id_valid(net) && lx_is_mountpoint(netns)) {
-      set_namespace_path(config, "network", netns);
-    } else {
-      pid_t pid = running_pid_of(d, net);
-      if (!pid)
-        return err_set(err, 409, "cannot join network namespace of a non running container: %s", net);
-      autofree char *path = xasprintf("/proc/%d/ns/net", (int)pid);
-      set_namespace_path(config, "network", path);
-    }
+    autofree char *path = xasprintf("/proc/%d/ns/net", (int)pid);
+    set_namespace_path(config, "network", lx_is_mountpoint(netns) ? netns : path);
   }
   const char *ipc = json_string_value(json_object_get(inputs, "ipc_container"));
   if (ipc) {
-    pid_t pid = running_pid_of(d, ipc);
+    pid_t pid = running_pid_of(d, ipc, &state);
     if (!pid)
-      return err_set(err, 409,
-                     "failed to join IPC namespace: cannot join IPC of a non running container: %s",
+      return err_set(err, 409, "failed to join IPC namespace: container %s is not running", ipc);
+    autofree char *shm = lx_shm_dir(d->data_root, ipc);
+    if (!lx_is_mountpoint(shm))
+      return err_set(err, 400,
+                     "failed to join IPC namespace: container %s: non-shareable IPC (hint: use "
+                     "IpcMode:shareable for the donor container)",
                      ipc);
     autofree char *path = xasprintf("/proc/%d/ns/ipc", (int)pid);
     set_namespace_path(config, "ipc", path);
-    /* Its /dev/shm too, seen through its root. */
-    autofree char *shm = xasprintf("/proc/%d/root/dev/shm", (int)pid);
-    json_t *mounts = json_object_get(config, "mounts");
-    size_t i;
-    json_t *m;
-    json_array_foreach(mounts, i, m) {
-      if (!strcmp(json_string_value(json_object_get(m, "destination")), "/dev/shm")) {
-        json_array_remove(mounts, i);
-        break;
-      }
-    }
-    json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", "/dev/shm",
-                                            "type", "bind", "source", shm, "options", "rbind",
-                                            "rprivate"));
   }
   const char *pidc = json_string_value(json_object_get(inputs, "pid_container"));
   if (pidc) {
-    pid_t pid = running_pid_of(d, pidc);
+    pid_t pid = running_pid_of(d, pidc, &state);
     if (!pid)
-      return err_set(err, 409,
-                     "failed to join PID namespace: cannot join PID of a non running container: %s",
-                     pidc);
+      return err_set(err, 409, "failed to join PID namespace: container %s is not running", pidc);
     autofree char *path = xasprintf("/proc/%d/ns/pid", (int)pid);
     set_namespace_path(config, "pid", path);
   }
@@ -351,6 +344,8 @@ static int prepare_start(lx_driver *d, const char *id, json_t **inputs_out, arca
   if (!strcmp(json_string_value(json_object_get(inputs, "network_mode")), "sandbox") &&
       lx_netns_create(d, id, err) < 0)
     return -1;
+  json_t *shm_size = json_object_get(inputs, "shm_size");
+  if (shm_size && lx_shm_mount(d, id, json_integer_value(shm_size), err) < 0) return -1;
   if (resolve_user(d, id, config, inputs, err) < 0) return -1;
   if (resolve_namespaces(d, id, config, inputs, err) < 0) return -1;
   autofree char *text = json_dumps(config, JSON_COMPACT);
