@@ -721,6 +721,27 @@ static void test_archive_put(void **state) {
   assert_string_equal(err.msg, "cannot overwrite non-directory \"passwd\" with directory \"/etc\"");
   assert_int_equal(put_tar("/", file_over_dir, 1, false, &err), 0);
   assert_content(g.merged, "olddir", "file now");
+  /* A read-only rootfs: only the writable volumes take files. */
+  lx_put_options ro_root = {.readonly_rootfs = true};
+  fd = tar_of(one, 1, false);
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/tmp", fd, &ro_root, &err), -1);
+  close(fd);
+  assert_int_equal(err.status, 400);
+  assert_string_equal(err.msg, "container rootfs is marked read-only");
+  fd = tar_of(one, 1, false);
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/data/", fd, &ro_root, &err), 0);
+  close(fd);
+  const spec out_of_vol[] = {{.name = "out/x", .content = "x"}, {.name = "deep/y", .content = "y"}};
+  fd = tar_of(out_of_vol, 2, false);
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/data", fd, &ro_root, &err), 0);
+  close(fd);
+  assert_content(g.vol, "hostsecret/x", "x"); /* below /data, as the walk's root */
+  const spec to_root[] = {{.name = "toetc/../../gz.txt", .content = "x"}};
+  fd = tar_of(to_root, 1, false); /* cleans to "../gz.txt": refused before anything */
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/data", fd, &ro_root, &err), -1);
+  close(fd);
+  assert_false(present(g.merged, "gz.txt"));
+
   const spec no_volume_removal[] = {{.name = "data", .content = "x"}};
   assert_int_equal(put_tar("/", no_volume_removal, 1, false, &err), -1);
   assert_string_equal(err.msg, "unlinkat /data: device or resource busy");
@@ -826,22 +847,24 @@ static void test_archive_put_ownership(void **state) {
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
     fd = tar_of(owned, 2, false);
-    if (lx_archive_put_as(g.merged, g.mounts, 3, "/tmp", fd, false, cases[i].user, &err) < 0)
+    lx_put_options opts = {.user = cases[i].user};
+    if (lx_archive_put_opts(g.merged, g.mounts, 3, "/tmp", fd, &opts, &err) < 0)
       fail_msg("user %s: %s", cases[i].user, err.msg);
     close(fd);
     assert_owner_mode(g.merged, "tmp/o.txt", cases[i].uid, cases[i].gid, 0644);
     assert_owner_mode(g.merged, "tmp/od", cases[i].uid, cases[i].gid, 0755);
   }
   fd = tar_of(owned, 2, false);
-  assert_int_equal(lx_archive_put_as(g.merged, g.mounts, 3, "/tmp", fd, false, "nosuch", &err), -1);
+  lx_put_options nosuch = {.user = "nosuch"};
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/tmp", fd, &nosuch, &err), -1);
   close(fd);
   assert_int_equal(err.status, 400);
   assert_string_equal(
       err.msg,
       "failed to look up user \"nosuch\" in container: no matching entries in passwd file");
   fd = tar_of(owned, 2, false);
-  assert_int_equal(
-      lx_archive_put_as(g.merged, g.mounts, 3, "/tmp", fd, false, "alice:nogroup", &err), -1);
+  lx_put_options nogroup = {.user = "alice:nogroup"};
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/tmp", fd, &nogroup, &err), -1);
   close(fd);
   assert_string_equal(
       err.msg,
@@ -852,7 +875,8 @@ static void test_archive_put_ownership(void **state) {
   assert_int_equal(symlink("../../../../../../etc/passwd", pw), 0);
   free(pw);
   fd = tar_of(owned, 2, false);
-  assert_int_equal(lx_archive_put_as(g.merged, g.mounts, 3, "/tmp", fd, false, "root", &err), -1);
+  lx_put_options root = {.user = "root"};
+  assert_int_equal(lx_archive_put_opts(g.merged, g.mounts, 3, "/tmp", fd, &root, &err), -1);
   close(fd);
   assert_int_equal(err.status, 400);
 }

@@ -3,8 +3,9 @@
  *
  * The destination path is resolved with every symlink followed (Docker's EvalSymlinks):
  * missing gives 404 "Could not find the file <path>", not a directory 400 "extraction point
- * is not a directory", inside a read-only mount 400 "mounted volume is marked read-only"
- * (a read-only rootfs is the caller's check: the flag is not passed down).
+ * is not a directory", inside a read-only mount 400 "mounted volume is marked read-only",
+ * outside the volumes of a read-only rootfs 400 "container rootfs is marked read-only"
+ * (lx_archive_put_opts).
  *
  * Each entry: the name loses leading slashes and is cleaned; "." is skipped; a name that
  * climbs out ("../x") fails the copy (500 'invalid entry name "../x"'). Its parent path is
@@ -20,7 +21,7 @@
  * Hard link targets must stay inside the destination (absolute ones are taken from it).
  *
  * Ownership: the tar's uid/gid (Docker without userns), or every entry owned by the
- * container user (lx_archive_put_as). Modes with setuid/setgid/sticky after the chown,
+ * container user (lx_archive_put_opts). Modes with setuid/setgid/sticky after the chown,
  * xattrs (trusted.overlay.* dropped, EPERM ignored as Docker), mtimes; directories' times
  * are set after the last entry. Gzip, bzip2, xz and zstd input is decompressed. */
 #include "runtime/linux/lx_cp.h"
@@ -55,6 +56,7 @@ typedef struct put_ctx {
   fsview *v;
   fsv_node dest;
   bool no_overwrite;
+  bool readonly_rootfs;
   bool chown_all;
   uid_t uid;
   gid_t gid;
@@ -103,7 +105,7 @@ static bool climbs_out(const char *clean) {
 }
 
 static bool mount_readonly(const put_ctx *c, int mount) {
-  return mount >= 0 && c->v->mounts[mount].readonly;
+  return mount < 0 ? c->readonly_rootfs : c->v->mounts[mount].readonly;
 }
 
 static bool mount_below(const put_ctx *c, const char *cpath) {
@@ -546,14 +548,19 @@ static int extract(put_ctx *c, int fd, arca_err *err) {
   return set_dir_times(c, err);
 }
 
-int lx_archive_put_as(const char *rootfs, const lx_extra_mount *m, size_t nm, const char *path,
-                      int fd, bool no_overwrite_dir_non_dir, const char *user, arca_err *err) {
+int lx_archive_put_opts(const char *rootfs, const lx_extra_mount *m, size_t nm, const char *path,
+                        int fd, const lx_put_options *opts, arca_err *err) {
+  lx_put_options none = {0};
+  if (!opts) opts = &none;
   fsview v;
   if (fsview_open(&v, rootfs, m, nm, err) < 0) {
     fsview_close(&v);
     return -1;
   }
-  put_ctx c = {.v = &v, .no_overwrite = no_overwrite_dir_non_dir, .dest = {.dirfd = -1}};
+  put_ctx c = {.v = &v,
+               .no_overwrite = opts->no_overwrite_dir_non_dir,
+               .readonly_rootfs = opts->readonly_rootfs,
+               .dest = {.dirfd = -1}};
   autofree char *abs = fsv_clean_abs(path);
   int rc = fsview_resolve(&v, NULL, abs, FSV_FOLLOW, &c.dest);
   if (rc == -ENOENT || (rc == 0 && !c.dest.exists)) {
@@ -563,9 +570,11 @@ int lx_archive_put_as(const char *rootfs, const lx_extra_mount *m, size_t nm, co
   } else if (!S_ISDIR(c.dest.st.st_mode)) {
     rc = err_set(err, 400, "extraction point is not a directory");
   } else if (mount_readonly(&c, c.dest.mount)) {
-    rc = err_set(err, 400, "mounted volume is marked read-only");
-  } else if (user && *user) {
-    rc = container_user(&v, user, &c.uid, &c.gid, err);
+    rc = err_set(err, 400,
+                 c.dest.mount < 0 ? "container rootfs is marked read-only"
+                                  : "mounted volume is marked read-only");
+  } else if (opts->user && *opts->user) {
+    rc = container_user(&v, opts->user, &c.uid, &c.gid, err);
     c.chown_all = true;
   }
   if (rc == 0) {
@@ -585,5 +594,6 @@ int lx_archive_put(const char *rootfs, const lx_extra_mount *m, size_t nm, const
   /* Without the container's user, copyUIDGID keeps the tar's ownership: what Docker does for
    * a container whose Config.User is empty (see lx_cp.h). */
   (void)copy_uid_gid;
-  return lx_archive_put_as(rootfs, m, nm, path, fd, no_overwrite_dir_non_dir, NULL, err);
+  lx_put_options opts = {.no_overwrite_dir_non_dir = no_overwrite_dir_non_dir};
+  return lx_archive_put_opts(rootfs, m, nm, path, fd, &opts, err);
 }
