@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/router.h"
@@ -98,6 +99,7 @@ static int serve(arca_config *cfg) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread inherits this; main waits for them */
   signal(SIGPIPE, SIG_IGN);
+  umask(022); /* layers unpack with the modes their tars give (image/layer.h) */
 
   engine *eng = NULL;
   if (engine_open(cfg, &eng, &err) < 0) {
@@ -112,6 +114,7 @@ static int serve(arca_config *cfg) {
     return 1;
   }
   write_pidfile(eng->cfg.pidfile);
+  containers_restore(eng);
   log_kv(LOG_INFO, "Arca daemon started", "version", ARCA_VERSION, "commit", ARCA_GIT_COMMIT,
          "data-root", eng->cfg.data_root, "api", API_VERSION_MAX, NULL);
 

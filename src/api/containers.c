@@ -622,3 +622,29 @@ void api_container_stats(api_req *req) {
   }
   api_reply_stream(req, 200, "application/json", stats_produce, j, stats_free);
 }
+
+/* ---- commit ---- */
+
+#include "engine/commit.h"
+
+void api_commit(api_req *req) {
+  arca_err err;
+  json_t *body = NULL;
+  if (api_body_json(req, &body, &err) < 0) {
+    api_reply_error(req, &err);
+    return;
+  }
+  const char *changes[64];
+  size_t n = api_query_all(req, "changes", changes, 64);
+  if (n > 64) n = 64;
+  char id[72];
+  int rc = container_commit(api_engine(req), api_query(req, "container"), api_query(req, "repo"), api_query(req, "tag"),
+                            api_query(req, "comment"), api_query(req, "author"), api_query_bool(req, "pause", true),
+                            changes, n, body, id, &err);
+  json_decref(body);
+  if (rc < 0) {
+    api_reply_error(req, &err);
+    return;
+  }
+  api_reply_json(req, 201, json_pack("{s:s}", "Id", id));
+}

@@ -38,4 +38,37 @@ void api_images_search(api_req *req);
 void api_distribution_inspect(api_req *req);
 void api_auth(api_req *req);
 
+/* containers.c */
+void api_containers_create(api_req *req);
+void api_containers_list(api_req *req);
+void api_container_inspect(api_req *req);
+void api_container_start(api_req *req);
+void api_container_stop(api_req *req);
+void api_container_restart(api_req *req);
+void api_container_kill(api_req *req);
+void api_container_pause(api_req *req);
+void api_container_unpause(api_req *req);
+void api_container_delete(api_req *req);
+void api_container_rename(api_req *req);
+void api_container_update(api_req *req);
+void api_containers_prune(api_req *req);
+void api_container_wait(api_req *req);
+void api_container_top(api_req *req);
+void api_container_changes(api_req *req);
+void api_container_logs(api_req *req);
+void api_container_export(api_req *req);
+void api_container_archive_head(api_req *req);
+void api_container_archive_get(api_req *req);
+void api_container_archive_put(api_req *req);
+void api_container_stats(api_req *req);
+void api_commit(api_req *req);
+/* attach.c */
+void api_container_attach(api_req *req);
+void api_container_resize(api_req *req);
+/* exec.c */
+void api_exec_create(api_req *req);
+void api_exec_start(api_req *req);
+void api_exec_resize(api_req *req);
+void api_exec_inspect(api_req *req);
+
 #endif

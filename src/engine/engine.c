@@ -8,7 +8,9 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
+#include "engine/execs.h"
 
 static void make_uuid(char out[40]) {
   char hex[33];
@@ -65,6 +67,26 @@ int engine_open(arca_config *cfg, engine **out, arca_err *err) {
   if (load_id(e, err) < 0) goto fail;
   if (images_open(e, err) < 0) goto fail;
   e->images_open = true;
+  e->sched = sched_new();
+  prereq_check(&e->cfg, &e->prereq);
+  if (!e->cfg.skip_prereq_check || e->prereq.runtime_path[0]) {
+    autofree char *init = proc_find("tini", NULL);
+    rt_linux_config lc = {.data_root = e->cfg.data_root, .exec_root = e->cfg.exec_root, .runtime = e->cfg.runtime,
+                          .runtime_path = e->prereq.runtime_path, .conmon_path = e->prereq.conmon_path,
+                          .netavark_path = e->prereq.netavark_path, .aardvark_path = e->prereq.aardvark_path,
+                          .init_path = init};
+    arca_err derr;
+    if (rt_linux_new(&lc, containers_on_exit, containers_on_oom, e, &e->driver, &derr) < 0) {
+      if (!e->cfg.skip_prereq_check) {
+        err_copy(err, &derr);
+        err_wrap(err, "start the container runtime");
+        goto fail;
+      }
+      log_kv(LOG_WARN, "container runtime unavailable: the API serves without it", "error", derr.msg, NULL);
+      e->driver = NULL;
+    }
+  }
+  if (execs_open(e, err) < 0 || containers_open(e, err) < 0) goto fail;
   host_info_gather(&e->host, e->cfg.data_root);
   *out = e;
   return 0;
@@ -75,6 +97,14 @@ fail:
 
 void engine_close(engine *e) {
   if (!e) return;
+  /* no new jobs, running ones finished, then no more exit callbacks, then the records */
+  if (e->sched) sched_free(e->sched);
+  sched_wait_spawned(10000);
+  if (e->driver) e->driver->ops->destroy(e->driver);
+  e->driver = NULL;
+  containers_close(e);
+  execs_close(e);
+  prereq_report_free(&e->prereq);
   if (e->images_open) images_close(e);
   store_close(e->store);
   events_free(e->events);

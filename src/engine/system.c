@@ -73,10 +73,12 @@ json_t *engine_info_json(engine *e) {
   pthread_rwlock_rdlock(&e->cfg_lock);
   json_t *j = json_object();
   json_object_set_new(j, "ID", json_string(e->id));
-  json_object_set_new(j, "Containers", json_integer(0));
-  json_object_set_new(j, "ContainersRunning", json_integer(0));
-  json_object_set_new(j, "ContainersPaused", json_integer(0));
-  json_object_set_new(j, "ContainersStopped", json_integer(0));
+  int total, running, paused, stopped;
+  containers_counts(e, &total, &running, &paused, &stopped);
+  json_object_set_new(j, "Containers", json_integer(total));
+  json_object_set_new(j, "ContainersRunning", json_integer(running));
+  json_object_set_new(j, "ContainersPaused", json_integer(paused));
+  json_object_set_new(j, "ContainersStopped", json_integer(stopped));
   json_object_set_new(j, "Images", json_integer((json_int_t)images_count(e)));
   json_object_set_new(j, "Driver", json_string("overlay2"));
   json_object_set_new(j, "DriverStatus",
@@ -135,7 +137,7 @@ json_t *engine_info_json(engine *e) {
   json_object_set_new(j, "Isolation", json_string(""));
   json_object_set_new(j, "InitBinary", json_string("tini"));
   json_object_set_new(j, "ContainerdCommit", json_pack("{s:s}", "ID", ""));
-  json_object_set_new(j, "RuncCommit", json_pack("{s:s}", "ID", ""));
+  json_object_set_new(j, "RuncCommit", json_pack("{s:s}", "ID", e->prereq.runtime_version));
   json_object_set_new(j, "InitCommit", json_pack("{s:s}", "ID", ""));
   json_t *secopts = json_array();
   json_array_append_new(secopts, json_string("name=seccomp,profile=builtin"));

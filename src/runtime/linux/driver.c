@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runtime/linux/lx_driver.h"
+#include "runtime/linux/lx_cp.h"
 #include "runtime/linux/lx_files.h"
 #include "runtime/linux/lx_paths.h"
 
@@ -289,9 +290,16 @@ static int files_ctx_open(lx_driver *d, const char *id, files_ctx *f, arca_err *
 }
 
 static int op_changes(rt_driver *rd, const char *id, json_t **out, arca_err *err) {
-  if (lx_check_id(id, err) < 0) return -1;
-  autofree char *upper = lx_upper_dir(lx_of(rd)->data_root, id);
-  return lx_changes(upper, out, err);
+  files_ctx f;
+  if (files_ctx_open(lx_of(rd), id, &f, err) < 0) return -1;
+  json_t *layers = json_object_get(f.inputs, "layers");
+  size_t n = json_array_size(layers);
+  const char **lower = xcalloc(n + 1, sizeof *lower);
+  for (size_t i = 0; i < n; i++) lower[i] = json_string_value(json_array_get(layers, i));
+  int rc = lx_changes(f.upper, lower, n, out, err);
+  free(lower);
+  files_ctx_free(&f);
+  return rc;
 }
 
 static int op_export(rt_driver *rd, const char *id, int fd, arca_err *err) {
@@ -331,8 +339,10 @@ static int op_archive_put(rt_driver *rd, const char *id, const char *path, int f
                           bool no_overwrite_dir_non_dir, bool copy_uid_gid, arca_err *err) {
   files_ctx f;
   if (files_ctx_open(lx_of(rd), id, &f, err) < 0) return -1;
-  int rc = lx_archive_put(f.rootfs, f.mounts, f.nmounts, path, fd, no_overwrite_dir_non_dir,
-                          copy_uid_gid, err);
+  lx_put_options o = {.no_overwrite_dir_non_dir = no_overwrite_dir_non_dir,
+                      .user = copy_uid_gid ? json_string_value(json_object_get(f.inputs, "user")) : NULL,
+                      .readonly_rootfs = json_is_true(json_object_get(f.inputs, "readonly_rootfs"))};
+  int rc = lx_archive_put_opts(f.rootfs, f.mounts, f.nmounts, path, fd, &o, err);
   files_ctx_free(&f);
   return rc;
 }

@@ -439,6 +439,7 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
       bool_of(cfg, "OpenStdin"), "stdin_once", bool_of(cfg, "StdinOnce"), "layers", layers,
       "network_mode", network, "cwd", p->cwd && *p->cwd ? p->cwd : "/", "extra_mounts", extra);
   json_object_set_new(inputs, "cmd", json_string(p->args[0]));
+  json_object_set_new(inputs, "readonly_rootfs", json_boolean(json_is_true(json_object_get(spec->host_config, "ReadonlyRootfs"))));
   if (net_container) json_object_set_new(inputs, "net_container", json_string(net_container));
   if (ipc_container) json_object_set_new(inputs, "ipc_container", json_string(spec->ipc_container));
   bool user_shm = false;
