@@ -175,6 +175,8 @@ void api_container_attach(api_req *req) {
   arca_err err;
   engine *e = api_engine(req);
   attach_job *j = xcalloc(1, sizeof *j);
+  cstate st;
+  const char *ctype;
   j->e = e;
   if (container_get(e, api_param(req, "id"), &j->c, &err) < 0) {
     free(j);
@@ -183,7 +185,7 @@ void api_container_attach(api_req *req) {
   }
   if (detach_keys_parse(api_query(req, "detachKeys"), j->detach.keys, &j->detach.nkeys, &err) < 0) goto fail;
   pthread_mutex_lock(&j->c->lock);
-  cstate st = j->c->state;
+  st = j->c->state;
   pthread_mutex_unlock(&j->c->lock);
   if (st == CS_PAUSED) {
     err_set(&err, 409, "container %s is paused, unpause the container before attach", api_param(req, "id"));
@@ -206,8 +208,8 @@ void api_container_attach(api_req *req) {
   }
   if (j->logs) j->log_path = e->driver->ops->log_path(e->driver, j->c->id);
   if (j->stream && e->driver->ops->attach(e->driver, j->c->id, &j->att, &err) < 0) goto fail;
-  const char *ctype = j->tty || api_version_less_than(req, 1, 42) ? "application/vnd.docker.raw-stream"
-                                                                  : "application/vnd.docker.multiplexed-stream";
+  ctype = j->tty || api_version_less_than(req, 1, 42) ? "application/vnd.docker.raw-stream"
+                                                      : "application/vnd.docker.multiplexed-stream";
   api_reply_hijack(req, ctype, attach_session, j, attach_job_free);
   return;
 fail:

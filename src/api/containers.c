@@ -2,6 +2,7 @@
  * rename, update, pause/unpause, prune, top, stats, changes, export, archive, logs, commit
  * (attach and exec are in attach.c and exec.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>

@@ -37,17 +37,20 @@ int container_commit(engine *e, const char *name, const char *repo, const char *
   blob_writer *w = NULL;
   char diff_id[72], digest[72];
   int64_t size = 0, csize = 0;
+  json_t *cfg = NULL;
+  char image_id[72];
+  size_t nchain = 0;
+  char **chain = NULL;
   if (!e->driver) {
     rc = err_set(err, 500, "the container runtime is not available");
     goto out;
   }
   pthread_mutex_lock(&c->lock);
   if (pause && c->state == CS_RUNNING && e->driver->ops->pause(e->driver, c->id, err) == 0) paused_here = true;
-  json_t *cfg = json_deep_copy(c->config);
-  char image_id[72];
+  cfg = json_deep_copy(c->config);
   memcpy(image_id, c->image_id, sizeof image_id);
-  size_t nchain = c->nchain;
-  char **chain = xcalloc(nchain + 1, sizeof *chain);
+  nchain = c->nchain;
+  chain = xcalloc(nchain + 1, sizeof *chain);
   for (size_t i = 0; i < nchain; i++) chain[i] = xstrdup(c->chain_ids[i]);
   pthread_mutex_unlock(&c->lock);
   rc = blobs_writer_new(e->images.blobs, NULL, &w, err);
@@ -136,10 +139,10 @@ int container_commit(engine *e, const char *name, const char *repo, const char *
     container_event(e, c, "commit", json_pack("{s:s}", "comment", comment ? comment : ""));
     events_publish(e->events, "image", "commit", id_out, json_pack("{s:s}", "name", fam));
   }
+out:
   for (size_t i = 0; i < nchain; i++) free(chain[i]);
   free(chain);
   json_decref(cfg);
-out:
   if (w) blobs_writer_free(w);
   json_decref(base);
   json_decref(config);

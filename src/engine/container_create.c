@@ -12,6 +12,7 @@
 #include "engine/container_config.h"
 #include "engine/container_internal.h"
 #include "engine/engine.h"
+#include "engine/image_pull.h"
 #include "engine/names.h"
 #include "image/reference.h"
 
@@ -22,8 +23,8 @@ static bool is_empty(const json_t *v) {
          (json_is_string(v) && !*json_string_value(v)) || (json_is_object(v) && json_object_size(v) == 0);
 }
 
-static void merge_object_keys(json_t *user, const json_t *image, const char *key) {
-  json_t *img = json_object_get(image, key);
+static void merge_object_keys(json_t *user, const json_t *img_cfg, const char *key) {
+  json_t *img = json_object_get(img_cfg, key);
   if (!json_is_object(img) || !json_object_size(img)) return;
   json_t *u = json_object_get(user, key);
   if (!json_is_object(u)) {
@@ -35,8 +36,8 @@ static void merge_object_keys(json_t *user, const json_t *image, const char *key
   json_object_foreach(img, k, v) if (!json_object_get(u, k)) json_object_set(u, k, v);
 }
 
-static void merge_env(json_t *user, const json_t *image) {
-  json_t *img = json_object_get(image, "Env");
+static void merge_env(json_t *user, const json_t *img_cfg) {
+  json_t *img = json_object_get(img_cfg, "Env");
   json_t *u = json_object_get(user, "Env");
   if (!json_is_array(u) || !json_array_size(u)) {
     if (json_is_array(img)) json_object_set_new(user, "Env", json_deep_copy(img));
@@ -59,8 +60,8 @@ static void merge_env(json_t *user, const json_t *image) {
   }
 }
 
-static void merge_healthcheck(json_t *user, const json_t *image) {
-  json_t *img = json_object_get(image, "Healthcheck");
+static void merge_healthcheck(json_t *user, const json_t *img_cfg) {
+  json_t *img = json_object_get(img_cfg, "Healthcheck");
   if (!json_is_object(img)) return;
   json_t *u = json_object_get(user, "Healthcheck");
   if (!json_is_object(u)) {
@@ -75,35 +76,35 @@ static void merge_healthcheck(json_t *user, const json_t *image) {
       json_object_set(u, nums[i], json_object_get(img, nums[i]));
 }
 
-void container_merge_image_config(json_t *user, const json_t *image) {
-  if (!json_is_object(image)) return;
-  if (is_empty(json_object_get(user, "User")) && json_object_get(image, "User"))
-    json_object_set(user, "User", json_object_get(image, "User"));
-  merge_object_keys(user, image, "ExposedPorts");
-  merge_env(user, image);
-  merge_object_keys(user, image, "Labels");
+void container_merge_image_config(json_t *user, const json_t *img_cfg) {
+  if (!json_is_object(img_cfg)) return;
+  if (is_empty(json_object_get(user, "User")) && json_object_get(img_cfg, "User"))
+    json_object_set(user, "User", json_object_get(img_cfg, "User"));
+  merge_object_keys(user, img_cfg, "ExposedPorts");
+  merge_env(user, img_cfg);
+  merge_object_keys(user, img_cfg, "Labels");
   if (json_array_size(json_object_get(user, "Entrypoint")) == 0) {
     if (json_array_size(json_object_get(user, "Cmd")) == 0) {
-      json_t *cmd = json_object_get(image, "Cmd");
+      json_t *cmd = json_object_get(img_cfg, "Cmd");
       json_object_set_new(user, "Cmd", cmd ? json_deep_copy(cmd) : json_null());
-      if (json_object_get(image, "ArgsEscaped")) json_object_set(user, "ArgsEscaped", json_object_get(image, "ArgsEscaped"));
+      if (json_object_get(img_cfg, "ArgsEscaped")) json_object_set(user, "ArgsEscaped", json_object_get(img_cfg, "ArgsEscaped"));
     }
     json_t *ue = json_object_get(user, "Entrypoint");
     if (!ue || json_is_null(ue)) {
-      json_t *ie = json_object_get(image, "Entrypoint");
+      json_t *ie = json_object_get(img_cfg, "Entrypoint");
       json_object_set_new(user, "Entrypoint", ie ? json_deep_copy(ie) : json_null());
     }
   }
-  merge_healthcheck(user, image);
-  if (is_empty(json_object_get(user, "WorkingDir")) && json_object_get(image, "WorkingDir"))
-    json_object_set(user, "WorkingDir", json_object_get(image, "WorkingDir"));
-  merge_object_keys(user, image, "Volumes");
-  if (is_empty(json_object_get(user, "StopSignal")) && json_object_get(image, "StopSignal"))
-    json_object_set(user, "StopSignal", json_object_get(image, "StopSignal"));
-  if (is_empty(json_object_get(user, "Shell")) && json_object_get(image, "Shell"))
-    json_object_set(user, "Shell", json_object_get(image, "Shell"));
-  if (is_empty(json_object_get(user, "OnBuild")) && json_object_get(image, "OnBuild"))
-    json_object_set(user, "OnBuild", json_object_get(image, "OnBuild"));
+  merge_healthcheck(user, img_cfg);
+  if (is_empty(json_object_get(user, "WorkingDir")) && json_object_get(img_cfg, "WorkingDir"))
+    json_object_set(user, "WorkingDir", json_object_get(img_cfg, "WorkingDir"));
+  merge_object_keys(user, img_cfg, "Volumes");
+  if (is_empty(json_object_get(user, "StopSignal")) && json_object_get(img_cfg, "StopSignal"))
+    json_object_set(user, "StopSignal", json_object_get(img_cfg, "StopSignal"));
+  if (is_empty(json_object_get(user, "Shell")) && json_object_get(img_cfg, "Shell"))
+    json_object_set(user, "Shell", json_object_get(img_cfg, "Shell"));
+  if (is_empty(json_object_get(user, "OnBuild")) && json_object_get(img_cfg, "OnBuild"))
+    json_object_set(user, "OnBuild", json_object_get(img_cfg, "OnBuild"));
 }
 
 /* ---- managed files ---- */
@@ -241,17 +242,17 @@ int container_create(engine *e, const json_t *body, const char *name, const char
   if (!image_name || !*image_name) return err_set(err, 400, "No image specified: an image is required to create a container");
   char image_id[DIGEST_STR_SIZE];
   if (image_resolve(e, image_name, image_id, err) < 0) return -1;
-  json_t *image_config = NULL;
-  if (image_config(e, image_id, &image_config, err) < 0) return -1;
+  json_t *img_config = NULL;
+  if (image_config(e, image_id, &img_config, err) < 0) return -1;
   if (platform && *platform) {
     char os[16], arch[16], variant[16];
     if (platform_parse(platform, os, arch, variant, err) < 0) {
-      json_decref(image_config);
+      json_decref(img_config);
       return -1;
     }
-    const char *iarch = json_string_value(json_object_get(image_config, "architecture"));
+    const char *iarch = json_string_value(json_object_get(img_config, "architecture"));
     if (iarch && strcmp(iarch, arch) != 0) {
-      json_decref(image_config);
+      json_decref(img_config);
       return err_set(err, 404, "image with reference %s was found but its platform (linux/%s) does not match the specified platform (%s)",
                      image_name, iarch, platform);
     }
@@ -274,10 +275,12 @@ int container_create(engine *e, const json_t *body, const char *name, const char
   c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
   json_t *nc = json_object_get(body, "NetworkingConfig");
   c->networking = json_is_object(nc) ? json_deep_copy(nc) : NULL;
-  container_merge_image_config(c->config, json_object_get(image_config, "config"));
-  json_decref(image_config);
+  container_merge_image_config(c->config, json_object_get(img_config, "config"));
+  json_decref(img_config);
   json_object_set_new(c->config, "Image", json_string(image_name));
   int rc = 0;
+  const char *hostname, *netmode;
+  json_t *argv;
   json_t *entry = json_object_get(c->config, "Entrypoint");
   json_t *cmd = json_object_get(c->config, "Cmd");
   if (json_array_size(entry) == 0 && json_array_size(cmd) == 0) {
@@ -287,8 +290,8 @@ int container_create(engine *e, const json_t *body, const char *name, const char
   pthread_rwlock_rdlock(&e->cfg_lock);
   container_hostconfig_defaults(c->host_config, e->cfg.runtime, e->host.cgroup_version);
   pthread_rwlock_unlock(&e->cfg_lock);
-  const char *hostname = json_string_value(json_object_get(c->config, "Hostname"));
-  const char *netmode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
+  hostname = json_string_value(json_object_get(c->config, "Hostname"));
+  netmode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
   if (!hostname || !*hostname) {
     if (netmode && !strcmp(netmode, "host")) json_object_set_new(c->config, "Hostname", json_string(e->host.hostname));
     else json_object_set_new(c->config, "Hostname", json_sprintf("%.12s", c->id));
@@ -296,7 +299,7 @@ int container_create(engine *e, const json_t *body, const char *name, const char
   if (!json_object_get(c->config, "Labels") || json_is_null(json_object_get(c->config, "Labels")))
     json_object_set_new(c->config, "Labels", json_object());
   /* Path and Args: entrypoint then cmd */
-  json_t *argv = json_array();
+  argv = json_array();
   json_array_extend(argv, json_is_array(entry) ? entry : json_array());
   if (json_is_array(cmd)) json_array_extend(argv, cmd);
   c->path = xstrdup(json_string_value(json_array_get(argv, 0)) ?: "");

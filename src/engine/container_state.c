@@ -527,9 +527,7 @@ int container_update(engine *e, const char *name, const json_t *body, json_t **w
   pthread_mutex_lock(&c->lock);
   host_limits hl = container_host_limits(e);
   json_t *hc = json_deep_copy(c->host_config);
-  bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
-  int rc = container_update_apply(hc, body, &hl, auto_remove, err);
-  if (rc < 0) err_wrap(err, "Cannot update container %s", c->id);
+  int rc = container_update_apply(hc, body, &hl, c->id, 51, *warnings, err);
   if (rc == 0 && (c->state == CS_RUNNING || c->state == CS_PAUSED) && drv(e)->ops->update(drv(e), c->id, hc, err) < 0) {
     rc = -1;
     err_wrap(err, "Cannot update container %s", c->id);
@@ -681,7 +679,7 @@ void containers_on_oom(void *ctx, const char *id) {
   container_put(e, c);
 }
 
-void containers_on_exit(void *ctx, const char *id, const char *exec_id, const void *exit_p) {
+void containers_on_exit(void *ctx, const char *id, const char *exec_id, const struct rt_exit *exit_p) {
   engine *e = ctx;
   const rt_exit *x = exit_p;
   if (exec_id) {

@@ -130,7 +130,8 @@ int containers_list_json(struct engine *e, bool all, int limit, bool size, const
 int containers_prune(struct engine *e, const char *filters_json, json_t **out, arca_err *err);
 
 /* Driver callbacks */
-void containers_on_exit(void *ctx, const char *id, const char *exec_id, const void *exit);
+struct rt_exit;
+void containers_on_exit(void *ctx, const char *id, const char *exec_id, const struct rt_exit *exit);
 void containers_on_oom(void *ctx, const char *id);
 
 /* Publishes a container event with Docker's attributes (image, name, labels) + extra. */

@@ -148,6 +148,9 @@ int lx_spec_device_rule(const char *rule, json_t **out, arca_err *err) {
   const char *p = rule;
   int64_t num[2];
   char type[2] = {0};
+  char *end;
+  long long v;
+  size_t alen;
   if (!*p || !strchr("acb", *p) || p[1] != ' ') goto bad;
   type[0] = *p;
   p += 2;
@@ -158,8 +161,7 @@ int lx_spec_device_rule(const char *rule, json_t **out, arca_err *err) {
     } else {
       if (!isdigit((unsigned char)*p)) goto bad;
       errno = 0;
-      char *end;
-      long long v = strtoll(p, &end, 10);
+      v = strtoll(p, &end, 10);
       if (errno) goto bad;
       num[k] = v;
       p = end;
@@ -167,7 +169,7 @@ int lx_spec_device_rule(const char *rule, json_t **out, arca_err *err) {
     if (*p != (k == 0 ? ':' : ' ')) goto bad;
     p++;
   }
-  size_t alen = strlen(p);
+  alen = strlen(p);
   if (alen < 1 || alen > 3 || strspn(p, "rwm") != alen) goto bad;
   *out = device_rule(true, type, num[0], num[1], p);
   return 0;
