@@ -187,8 +187,8 @@ static int version_adapt(json_t *cfg, json_t *hc, json_t *eps, int api_minor, bo
       if (strcmp(cc_str(m, "Type"), "volume") != 0) continue;
       if (*cc_str(cc_obj(cc_obj(m, "VolumeOptions"), "DriverConfig"), "Name")) continue;
       cc_warn(warnings, "WARNING: the container-wide volume-driver configuration is ignored for "
-                        "volumes specified via 'mount'. Use '--mount type=volume,volume-driver=...' "
-                        "instead");
+                        "volumes specified via 'mount'. Use '--mount "
+                        "type=volume,volume-driver=...' instead");
       break;
     }
   }
@@ -258,7 +258,8 @@ static int mac_address_bc(json_t *cfg, json_t *hc, json_t *eps, int api_minor,
   if (!*mac) return 0;
   if (bridge_like) {
     json_t *ep = endpoint_for_net_mode(eps, net, api_minor, err);
-    if (!ep) return err_wrap(err, "unable to migrate container-wide MAC address to a specific network");
+    if (!ep)
+      return err_wrap(err, "unable to migrate container-wide MAC address to a specific network");
     const char *ep_mac = cc_str(ep, "MacAddress");
     if (!*ep_mac)
       cc_set_str(ep, "MacAddress", mac);

@@ -129,7 +129,8 @@ int runconfig_checks(const json_t *cfg, const json_t *hc, bool cpu_shares_suppor
   /* a network named "container" (no colon) is not container mode here either */
   if (!strcmp(net, "container") || is_container_mode(net, &ctr)) {
     if (!strcmp(net, "container") || !*ctr)
-      return err_set(err, 400, "invalid network mode: invalid container format container:<name|id>");
+      return err_set(err, 400,
+                     "invalid network mode: invalid container format container:<name|id>");
     if (*hostname) return err_set(err, 400, "conflicting options: hostname and the network mode");
     if (cc_len(hc, "Links") > 0)
       return err_set(err, 400, "conflicting options: container type network can't be used with "
@@ -160,7 +161,8 @@ int runconfig_checks(const json_t *cfg, const json_t *hc, bool cpu_shares_suppor
   if (cc_int(hc, "IOMaximumIOps") != 0)
     return err_set(err, 400,
                    "invalid option: QoS maximum IOPs configuration is not supported on linux");
-  int64_t rt_period = cc_int(hc, "CpuRealtimePeriod"), rt_runtime = cc_int(hc, "CpuRealtimeRuntime");
+  int64_t rt_period = cc_int(hc, "CpuRealtimePeriod");
+  int64_t rt_runtime = cc_int(hc, "CpuRealtimeRuntime");
   if ((rt_period != 0 || rt_runtime != 0) && !cpu_realtime_supported)
     return err_set(err, 400, "kernel does not support CPU real-time scheduler");
   if (rt_period != 0 && rt_runtime != 0 && rt_runtime > rt_period)
@@ -363,7 +365,8 @@ static bool ip_unspecified(const unsigned char a[16], bool is4) {
 static void endpoint_errors(const char *net, const json_t *ep, strbuf *errs, int *nerrs) {
   const json_t *ipam = cc_obj(ep, "IPAMConfig");
   const char *v4 = cc_str(ipam, "IPv4Address"), *v6 = cc_str(ipam, "IPv6Address");
-#define ADD(...) (sb_printf(errs, "%s", *nerrs ? "\n" : ""), sb_printf(errs, __VA_ARGS__), (*nerrs)++)
+#define ADD(...)                                                                          \
+  (sb_printf(errs, "%s", *nerrs ? "\n" : ""), sb_printf(errs, __VA_ARGS__), (*nerrs)++)
   if (!is_user_defined(net)) {
     if (*v4 || *v6) ADD("user specified IP address is supported on user defined networks only");
     if (cc_len(ep, "Aliases") > 0)
@@ -379,7 +382,8 @@ static void endpoint_errors(const char *net, const json_t *ep, strbuf *errs, int
   const json_t *ll;
   json_array_foreach(cc_arr(ipam, "LinkLocalIPs"), i, ll) {
     const char *s = json_string_value(ll) ? json_string_value(ll) : "";
-    if (!go_parse_ip(s, a, &is4) || ip_unspecified(a, is4)) ADD("invalid link-local IP address: %s", s);
+    if (!go_parse_ip(s, a, &is4) || ip_unspecified(a, is4))
+      ADD("invalid link-local IP address: %s", s);
   }
   const char *sysctls = cc_str(cc_obj(ep, "DriverOpts"), "com.docker.network.endpoint.sysctls");
   if (json_object_get(cc_obj(ep, "DriverOpts"), "com.docker.network.endpoint.sysctls")) {

@@ -463,9 +463,14 @@ static json_t *dec_strslice(decoder *d, const json_t *v) {
   if (json_is_array(v)) {
     size_t i;
     json_t *e;
-    bool all_strings = true;
-    json_array_foreach(v, i, e) if (!json_is_string(e)) all_strings = false;
-    if (all_strings) return json_deep_copy(v);
+    bool all_strings = true; /* null elements read as "" */
+    json_array_foreach(v, i, e) if (!json_is_string(e) && !json_is_null(e)) all_strings = false;
+    if (all_strings) {
+      json_t *a = json_array();
+      json_array_foreach(v, i, e)
+        json_array_append_new(a, json_string(json_is_string(e) ? json_string_value(e) : ""));
+      return a;
+    }
   }
   /* StrSlice.UnmarshalJSON gives up on []string, then on string, and returns the latter's
    * error, which stops the decoder where it stands */

@@ -79,6 +79,31 @@ static const create_case create_cases[] = {
     {0, "{\"Image\":\"x\",\"HostConfig\":{\"CapAdd\":[1]}}",
      "invalid JSON: json: cannot unmarshal array into Go struct field HostConfig.HostConfig.CapAdd "
      "of type string"},
+    {0, "{\"Image\":\"x\",\"Healthcheck\":\"x\"}",
+     "invalid JSON: json: cannot unmarshal string into Go struct field "
+     "CreateRequest.Config.Healthcheck of type v1.HealthcheckConfig"},
+    {0, "{\"Image\":\"x\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":{\"HostPort\":\"1\"}}}}",
+     "invalid JSON: json: cannot unmarshal object into Go struct field "
+     "HostConfig.HostConfig.PortBindings of type []nat.PortBinding"},
+    {0, "{\"Image\":\"x\",\"Volumes\":[\"/data\"]}",
+     "invalid JSON: json: cannot unmarshal array into Go struct field CreateRequest.Config.Volumes "
+     "of type map[string]struct {}"},
+    {0, "{\"Image\":\"x\",\"HostConfig\":{\"BlkioWeightDevice\":[{\"Weight\":70000}]}}",
+     "invalid JSON: json: cannot unmarshal number 70000 into Go struct field "
+     "WeightDevice.HostConfig.Resources.BlkioWeightDevice.Weight of type uint16"},
+    {0, "{\"Image\":\"x\",\"NetworkingConfig\":{\"EndpointsConfig\":{\"n\":{\"IPAMConfig\":{"
+        "\"LinkLocalIPs\":[1]}}}}}",
+     "invalid JSON: json: cannot unmarshal number into Go struct field "
+     "EndpointIPAMConfig.NetworkingConfig.EndpointsConfig.IPAMConfig.LinkLocalIPs of type string"},
+    {0, "{\"Image\":\"x\",\"HostConfig\":{\"Memory\":10,\"memory\":\"x\"}}",
+     "invalid JSON: json: cannot unmarshal string into Go struct field "
+     "HostConfig.HostConfig.Resources.Memory of type int64"},
+    {0, "\"str\"",
+     "invalid JSON: json: cannot unmarshal string into Go value of type container.CreateRequest"},
+    /* null is left alone on scalars and empties slices: these decode (then need a Config) */
+    {0, "{\"Image\":\"x\",\"Shell\":[null],\"Cmd\":null,\"Env\":null,\"HostConfig\":null}",
+     NULL},
+    {0, "null", "config cannot be empty in order to create a container"},
     /* keys match case-insensitively, so this reaches the memory check */
     {0, "{\"image\":\"x\",\"hostconfig\":{\"memory\":1}}", "Minimum memory limit allowed is 6MB"},
 
@@ -199,7 +224,8 @@ static const create_case create_cases[] = {
      "invalid Annotations: the empty string is not permitted as an annotation key"},
 
     /* ---- resources (2 CPUs, cgroup v2) ---- */
-    {0, "{\"Image\":\"x\",\"HostConfig\":{\"Memory\":1000}}", "Minimum memory limit allowed is 6MB"},
+    {0, "{\"Image\":\"x\",\"HostConfig\":{\"Memory\":1000}}",
+     "Minimum memory limit allowed is 6MB"},
     {0, "{\"Image\":\"x\",\"HostConfig\":{\"Memory\":-1}}", "Minimum memory limit allowed is 6MB"},
     {0, "{\"Image\":\"x\",\"HostConfig\":{\"Memory\":10485760,\"MemorySwap\":8388608}}",
      "Minimum memoryswap limit should be larger than memory limit, see usage"},
