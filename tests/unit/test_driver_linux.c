@@ -885,6 +885,18 @@ static void test_exec_errors(void **state) {
                    "exec: \"plainfile\": executable file not found in $PATH: unknown");
   check_exec_fails(c->id, "true", "nosuch", 126, 500,
                    "unable to find user nosuch: no matching entries in passwd file");
+  /* runc's own refusal (a missing working directory): its text, 126 and 500 as Docker */
+  char *true_args[] = {"true"};
+  char *path_env[] = {"PATH=/bin"};
+  rt_process nowd = {.args = true_args, .nargs = 1, .env = path_env, .nenv = 1, .cwd = "/nosuchdir"};
+  rt_stdio io0;
+  arca_err werr = {0};
+  assert_int_equal(fx.drv->ops->exec(fx.drv, c->id, "wd", &nowd, false, &io0, &werr), -1);
+  assert_int_equal(werr.exit_code, 126);
+  assert_int_equal(werr.status, 500);
+  assert_string_equal(werr.msg, "OCI runtime exec failed: exec failed: unable to start container "
+                                "process: chdir to cwd (\"/nosuchdir\") set in config.json failed: no "
+                                "such file or directory: unknown");
   /* a symlink to an absolute path resolves inside the container, not on the host */
   autofree char *link = xasprintf("%s/containers/%s/rootfs/bin/hostonly", fx.data_root, c->id);
   assert_int_equal(symlink("/usr/bin/tini-static", link), 0);
@@ -1570,6 +1582,16 @@ static int build_image(void) {
   return 0;
 }
 
+static int count_fds(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  int n = 0;
+  while (dir && readdir(dir)) n++;
+  if (dir) closedir(dir);
+  return n;
+}
+
+static int fds_after_setup;
+
 static int group_setup(void **state) {
   (void)state;
   if (geteuid() != 0) {
@@ -1603,7 +1625,16 @@ static int group_setup(void **state) {
     fprintf(stderr, "driver: %s\n", err.msg);
     return -1;
   }
+  fds_after_setup = count_fds();
   return 0;
+}
+
+/* Runs last: every descriptor the tests made is closed again (the driver was replaced once,
+ * by the restart test, with as many of its own). */
+static void test_no_fd_leak(void **state) {
+  (void)state;
+  sleep_ms(300); /* exec waiters finish their last close */
+  assert_int_equal(count_fds(), fds_after_setup);
 }
 
 /* Whatever a crashed test left: runc containers, mounts, cgroups, the test bridge. */
@@ -1693,7 +1724,10 @@ int main(void) {
       DRIVER_TEST(test_shared_namespaces),
       DRIVER_TEST(test_attach_cancel),
       DRIVER_TEST(test_privileged),
+      DRIVER_TEST(test_no_fd_leak),
   };
+  /* ARCA_TEST_FILTER=test_exec* runs only the matching tests */
+  if (getenv("ARCA_TEST_FILTER")) cmocka_set_test_filter(getenv("ARCA_TEST_FILTER"));
   int failed = cmocka_run_group_tests_name("driver_linux_pure", pure, NULL, NULL);
   failed += cmocka_run_group_tests_name("driver_linux", driver, group_setup, group_teardown);
   return failed;

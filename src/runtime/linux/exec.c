@@ -235,11 +235,14 @@ static const char *env_value(const rt_process *p, const char *name) {
   return NULL;
 }
 
-static int exec_error(arca_err *err, int code, const char *msg) {
-  err_set(err, code ? 400 : 500,
+/* Docker's text for an exec the runtime could not start; exit code and status as moby's
+ * translateContainerdStartErr gives them, 126 when it gives none (ContainerExecStart). */
+static int exec_error(arca_err *err, const char *cmd, const char *msg) {
+  err_set(err, 500,
           "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown",
           msg);
-  err->exit_code = code;
+  lx_translate_start_error(cmd, err);
+  if (!err->exit_code) err->exit_code = 126;
   return -1;
 }
 
@@ -289,7 +292,7 @@ static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_
   if (ns_root < 0) return err_set(err, 409, "container %s is not running", id);
   char msg[1024];
   int code = lx_inroot_lookpath(ns_root, p->args[0], env_value(p, "PATH"), cwd, msg, sizeof msg);
-  if (code) return exec_error(err, code, msg);
+  if (code) return exec_error(err, p->args[0], msg);
   *out = steal_ptr(process);
   return 0;
 }
@@ -400,7 +403,7 @@ static int make_pipes(bool terminal, bool with_stdin, exec_fds *f, arca_err *err
   return 0;
 }
 
-static void runc_failure(const char *log_path, int stderr_fd, arca_err *err) {
+static void runc_failure(const char *log_path, int stderr_fd, const char *cmd, arca_err *err) {
   autofree char *log = NULL;
   read_file(log_path, 1 << 20, &log, NULL, NULL);
   char text[ARCA_ERR_MSG_MAX - 160] = "";
@@ -416,11 +419,7 @@ static void runc_failure(const char *log_path, int stderr_fd, arca_err *err) {
   }
   const char *prefix = "exec failed: unable to start container process: ";
   const char *reason = strncmp(text, prefix, strlen(prefix)) == 0 ? text + strlen(prefix) : text;
-  int code = strstr(reason, "permission denied") ? 126
-             : strstr(reason, "executable file not found") || strstr(reason, "no such file")
-                 ? 127
-                 : 0;
-  exec_error(err, code, *reason ? reason : "runc exec failed");
+  exec_error(err, cmd, *reason ? reason : "runc exec failed");
 }
 
 int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_process *p,
@@ -515,7 +514,7 @@ int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_p
   unlink(spec_path);
   if (console_path) unlink(console_path);
   if (rc < 0 || tag != 'P') {
-    if (tag == 'F') runc_failure(log_path, f.parent[2], err);
+    if (tag == 'F') runc_failure(log_path, f.parent[2], p->args[0], err);
     else err_set(err, 500, "exec in %s: the runtime did not start the process", id);
     if (master >= 0) close(master);
     close_fds(f.parent, 3);

@@ -149,6 +149,10 @@ pid_t lx_init_pid(lx_driver *d, const char *id);
 /* runc delete --force, conmon gone (killed after 4 s), run files, exit file and cgroup
  * removed: the runtime forgets the sandbox; bundle, layers and netns stay. */
 void lx_runtime_cleanup(lx_driver *d, const char *id);
+/* moby's translateContainerdStartErr over err->msg: 127 (the command is not found), 126
+ * (permission denied), 127 with a hint (a mount over a file or dir), each with status 400;
+ * anything else keeps its status and exit code. */
+void lx_translate_start_error(const char *cmd, arca_err *err);
 
 /* ---- monitor.c ------------------------------------------------------------------- */
 int lx_monitor_start(lx_driver *d, arca_err *err);

@@ -189,8 +189,11 @@ static void wait_conmon_gone(lx_driver *d, const char *id) {
 /* Undoes a start that failed after conmon was launched (or what a crashed daemon left):
  * nothing may be left that would stop the container from being started again or removed. */
 void lx_runtime_cleanup(lx_driver *d, const char *id) {
-  const char *del[] = {"delete", "--force", id, NULL};
-  lx_runc(d, del, NULL, 0, NULL, NULL);
+  autofree char *state_dir = xasprintf("%s/%s", d->runc_root, id);
+  if (access(state_dir, F_OK) == 0) {
+    const char *del[] = {"delete", "--force", id, NULL};
+    lx_runc(d, del, NULL, 0, NULL, NULL);
+  }
   wait_conmon_gone(d, id);
   remove_run_state(d, id);
   lx_cgroup_remove(id);
@@ -290,15 +293,7 @@ static int read_sync(int fd, json_t **out, arca_err *err) {
   return 0;
 }
 
-/* Docker's texts and exit codes for a runtime that could not create the container
- * (daemon/start.go translateContainerdStartErr). */
-static int create_error(const char *message, const char *cmd, arca_err *err) {
-  char text[ARCA_ERR_MSG_MAX - 160];
-  lx_runc_error_text(message, text, sizeof text);
-  err_set(err, 500,
-          "failed to create task for container: failed to create shim task: OCI runtime create "
-          "failed: %s: unknown",
-          *text ? text : "container create failed");
+void lx_translate_start_error(const char *cmd, arca_err *err) {
   autofree char *lower = xstrdup(err->msg);
   for (char *p = lower; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
   autofree char *lower_cmd = xstrdup(cmd ? cmd : "");
@@ -321,6 +316,17 @@ static int create_error(const char *message, const char *cmd, arca_err *err) {
     err->exit_code = 127;
     err->status = 400;
   }
+}
+
+/* A runtime that could not create the container, in Docker's words. */
+static int create_error(const char *message, const char *cmd, arca_err *err) {
+  char text[ARCA_ERR_MSG_MAX - 400];
+  lx_runc_error_text(message, text, sizeof text);
+  err_set(err, 500,
+          "failed to create task for container: failed to create shim task: OCI runtime create "
+          "failed: %s: unknown",
+          *text ? text : "container create failed");
+  lx_translate_start_error(cmd, err);
   return -1;
 }
 
@@ -402,6 +408,11 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
 }
 
 int lx_start(lx_driver *d, const char *id, arca_err *err) {
+  /* An exit of an earlier run that was never reported must not pass for this one's. */
+  pthread_mutex_lock(&d->lock);
+  lx_ctr *c = lx_ctr_lookup(d, id, false);
+  if (c) c->monitored = false;
+  pthread_mutex_unlock(&d->lock);
   autojson json_t *inputs = NULL;
   if (prepare_start(d, id, &inputs, err) < 0) {
     lx_attach_end_pending(d, id);
@@ -413,7 +424,7 @@ int lx_start(lx_driver *d, const char *id, arca_err *err) {
   }
   pid_t conmon_pid = lx_conmon_alive(d, id);
   pthread_mutex_lock(&d->lock);
-  lx_ctr *c = lx_ctr_lookup(d, id, true);
+  c = lx_ctr_lookup(d, id, true);
   c->conmon_pid = conmon_pid;
   /* Watched before the process runs, so that an instant exit is seen. */
   c->monitored = true;
