@@ -101,8 +101,8 @@ bool lx_cgroup_oom_killed(const char *id) {
   bool killed = false;
   for (size_t i = 0; i < n && !killed; i++) {
     if (!m[i].v2 && !m[i].memory) continue;
-    autofree char *path = xasprintf("%s/arca/%s/%s", m[i].dir, id,
-                                    m[i].v2 ? "memory.events" : "memory.oom_control");
+    autofree char *path =
+        xasprintf("%s/arca/%s/%s", m[i].dir, id, m[i].v2 ? "memory.events" : "memory.oom_control");
     autofree char *text = NULL;
     if (read_file(path, 1 << 16, &text, NULL, NULL) < 0) continue;
     const char *p = strstr(text, "oom_kill ");

@@ -155,7 +155,8 @@ static int resolve_user(lx_driver *d, const char *id, json_t *config, const json
   if (json_is_true(json_object_get(inputs, "home"))) {
     json_t *env = json_object_get(process, "env");
     for (size_t i = json_array_size(env); i > 0; i--)
-      if (!strncmp(json_string_value(json_array_get(env, i - 1)), "HOME=", 5)) json_array_remove(env, i - 1);
+      if (!strncmp(json_string_value(json_array_get(env, i - 1)), "HOME=", 5))
+        json_array_remove(env, i - 1);
     json_array_append_new(env, json_sprintf("HOME=%s", user.home));
   }
   lx_user_free(&user);
@@ -204,8 +205,8 @@ static void start_cleanup(lx_driver *d, const char *id) {
   lx_attach_end_pending(d, id);
 }
 
-static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int sync_w,
-                        int start_r, int stderr_w, pid_t *pid, arca_err *err) {
+static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int sync_w, int start_r,
+                        int stderr_w, pid_t *pid, arca_err *err) {
   autofree char *run_dir = lx_run_dir(d->exec_root, id);
   autofree char *bundle = lx_bundle_dir(d->data_root, id);
   autofree char *pidfile = xasprintf("%s/pid", run_dir);
@@ -215,11 +216,34 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
   autofree char *root_arg = xasprintf("--root=%s", d->runc_root);
   const char *argv[48];
   size_t n = 0;
-  const char *fixed[] = {d->conmon_path, "--api-version", "1", "-c", id, "-u", "attach", "-r",
-                         d->runtime_path, "-b", bundle, "-p", pidfile, "-n", id,
-                         "--exit-dir", d->exits_dir, "--persist-dir", run_dir,
-                         "--socket-dir-path", run_dir, "-l", log_arg, "--conmon-pidfile",
-                         conmon_pidfile, "--runtime-arg", root_arg, "--runtime-arg",
+  const char *fixed[] = {d->conmon_path,
+                         "--api-version",
+                         "1",
+                         "-c",
+                         id,
+                         "-u",
+                         "attach",
+                         "-r",
+                         d->runtime_path,
+                         "-b",
+                         bundle,
+                         "-p",
+                         pidfile,
+                         "-n",
+                         id,
+                         "--exit-dir",
+                         d->exits_dir,
+                         "--persist-dir",
+                         run_dir,
+                         "--socket-dir-path",
+                         run_dir,
+                         "-l",
+                         log_arg,
+                         "--conmon-pidfile",
+                         conmon_pidfile,
+                         "--runtime-arg",
+                         root_arg,
+                         "--runtime-arg",
                          "--log-format=json"};
   for (size_t i = 0; i < ARRAY_LEN(fixed); i++) argv[n++] = fixed[i];
   bool tty = json_is_true(json_object_get(inputs, "tty"));
@@ -228,7 +252,8 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
     argv[n++] = "-i";
     /* Docker closes the container's stdin when the attached client does only for
      * StdinOnce without a TTY. */
-    if (!json_is_true(json_object_get(inputs, "stdin_once")) || tty) argv[n++] = "--leave-stdin-open";
+    if (!json_is_true(json_object_get(inputs, "stdin_once")) || tty)
+      argv[n++] = "--leave-stdin-open";
   }
   argv[n] = NULL;
 
@@ -237,7 +262,8 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
   char **envp = xcalloc(nenv + 3, sizeof *envp);
   size_t k = 0;
   for (size_t i = 0; i < nenv; i++)
-    if (strncmp(environ[i], "_OCI_", 5) && strncmp(environ[i], "NOTIFY_SOCKET=", 14)) envp[k++] = environ[i];
+    if (strncmp(environ[i], "_OCI_", 5) && strncmp(environ[i], "NOTIFY_SOCKET=", 14))
+      envp[k++] = environ[i];
   envp[k++] = "_OCI_SYNCPIPE=3";
   envp[k++] = "_OCI_STARTPIPE=4";
 
@@ -257,7 +283,8 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   int rc = posix_spawn(pid, d->conmon_path, &fa, &attr, (char *const *)argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -381,7 +408,8 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
   close(sync_pipe[1]);
   close(start_pipe[0]);
   close(err_pipe[1]);
-  if (rc == 0 && write(start_pipe[1], "", 1) != 1) log_warn("conmon start pipe: %s", strerror(errno));
+  if (rc == 0 && write(start_pipe[1], "", 1) != 1)
+    log_warn("conmon start pipe: %s", strerror(errno));
   close(start_pipe[1]);
   if (rc < 0) return -1;
 
@@ -392,7 +420,8 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
   ssize_t got = read(err_r, stderr_text, sizeof stderr_text - 1);
   if (got > 0) stderr_text[got] = '\0';
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return err_set(err, 500, "conmon failed: %s", *stderr_text ? stderr_text : "exited with an error");
+    return err_set(err, 500, "conmon failed: %s",
+                   *stderr_text ? stderr_text : "exited with an error");
 
   autojson json_t *sync = NULL;
   if (read_sync(sync_r, &sync, err) < 0) return -1;
