@@ -127,6 +127,23 @@ static bool no_exit_within(const char *id, int ms) {
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
 
+/* Waits until the container's init has a child process (its handlers are set by then, for
+ * the shells and inits used here). */
+static void wait_for_child_of_init(const char *id) {
+  autofree char *pidfile = xasprintf("%s/c/%s/pid", fx.exec_root, id);
+  for (int i = 0; i < 250; i++) {
+    autofree char *pid = NULL;
+    if (read_file(pidfile, 64, &pid, NULL, NULL) == 0) {
+      long p = strtol(pid, NULL, 10);
+      autofree char *children = xasprintf("/proc/%ld/task/%ld/children", p, p);
+      autofree char *text = NULL;
+      if (read_file(children, 4096, &text, NULL, NULL) == 0 && text[0]) return;
+    }
+    sleep_ms(20);
+  }
+  fail_msg("the init of %s started no process", id);
+}
+
 static void *sleep_then_signal(void *arg) {
   sleep_ms(200);
   uint64_t one = 1;
@@ -717,8 +734,8 @@ static void test_signals(void **state) {
 
   /* a handler that exits 143 */
   test_ctr *h = run_ctr(ctr_new(
-      NULL, "sh", "-c", "trap 'exit 143' TERM; echo ready; while :; do sleep 0.1; done", NULL));
-  sleep_ms(300);
+      NULL, "sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.1; done", NULL));
+  wait_for_child_of_init(h->id); /* a sleep runs: the trap is set */
   assert_int_equal(fx.drv->ops->signal(fx.drv, h->id, SIGTERM, &err), 0);
   assert_int_equal(wait_exit(h->id, NULL, 10000).exit_code, 143);
   ctr_free(h);
@@ -734,7 +751,8 @@ static void test_pause_resume(void **state) {
   (void)state;
   arca_err err = {0};
   test_ctr *c = run_ctr(ctr_new(
-      NULL, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/c; sleep 0.02; done", NULL));
+      /* rename: a reader from outside never sees the file empty */
+      NULL, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; mv /tmp/n /tmp/c; sleep 0.02; done", NULL));
   sleep_ms(300);
   assert_true(counter_of(c->id) > 0);
   assert_int_equal(fx.drv->ops->pause(fx.drv, c->id, &err), 0);
@@ -1099,7 +1117,7 @@ static void test_init(void **state) {
   ctr_free(c);
   /* tini forwards TERM to sleep, which dies of it: 128+15 */
   test_ctr *s = run_ctr(ctr_new(json_pack("{s:b}", "Init", 1), "sleep", "100", NULL));
-  sleep_ms(300);
+  wait_for_child_of_init(s->id); /* tini forwards signals once its child runs */
   arca_err err = {0};
   assert_int_equal(fx.drv->ops->signal(fx.drv, s->id, SIGTERM, &err), 0);
   assert_int_equal(wait_exit(s->id, NULL, 10000).exit_code, 143);
