@@ -386,19 +386,34 @@ static void assert_nothing_left(const char *id) {
   assert_int_equal(status_of(id, NULL), RT_STATUS_UNKNOWN);
 }
 
+/* Removes what the test made, and checks that removal left nothing of any of it. */
 static int test_teardown(void **state) {
   (void)state;
+  int rc = 0;
   for (size_t i = 0; i < fx.nids; i++) {
     arca_err err = {0};
-    if (fx.drv && fx.drv->ops->remove(fx.drv, fx.ids[i], &err) < 0)
+    if (fx.drv && fx.drv->ops->remove(fx.drv, fx.ids[i], &err) < 0) {
       fprintf(stderr, "teardown: remove %s: %s\n", fx.ids[i], err.msg);
+      rc = -1;
+    }
+  }
+  for (size_t i = 0; i < fx.nids; i++) {
+    autofree char *ctr_dir = lx_ctr_dir(fx.data_root, fx.ids[i]);
+    autofree char *run_dir = lx_run_dir(fx.exec_root, fx.ids[i]);
+    if (cgroup_exists(fx.ids[i]) || mounted_under(fx.ids[i]) || access(ctr_dir, F_OK) == 0 ||
+        access(run_dir, F_OK) == 0) {
+      fprintf(stderr, "teardown: %s left cgroup %d, mounts %d, dirs %d %d\n", fx.ids[i],
+              cgroup_exists(fx.ids[i]), mounted_under(fx.ids[i]), access(ctr_dir, F_OK) == 0,
+              access(run_dir, F_OK) == 0);
+      rc = -1;
+    }
   }
   fx.nids = 0;
   pthread_mutex_lock(&fx.lock);
   fx.nevents = 0;
   fx.nooms = 0;
   pthread_mutex_unlock(&fx.lock);
-  return 0;
+  return rc;
 }
 
 /* ---- pure parts (no root) ---------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "runtime/linux/lx_driver.h"
 
@@ -65,7 +66,8 @@ static void cg_mounts_free(cg_mount *m, size_t n) {
 }
 
 /* rmdir of a cgroup and of its children (files in a cgroup dir go with it). A cgroup whose
- * last task is still exiting answers EBUSY for a moment: retry briefly. */
+ * last task is still exiting (or not yet reaped) answers EBUSY for a moment: retry for up to
+ * 5 s, then say so. */
 static void rmdir_cgroup(const char *path) {
   DIR *dir = opendir(path);
   if (!dir) return;
@@ -76,10 +78,11 @@ static void rmdir_cgroup(const char *path) {
     rmdir_cgroup(child);
   }
   closedir(dir);
-  for (int attempt = 0; attempt < 50; attempt++) {
+  for (int attempt = 0; attempt < 250; attempt++) {
     if (rmdir(path) == 0 || errno != EBUSY) return;
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
   }
+  log_warn("cgroup %s stays busy; left behind", path);
 }
 
 void lx_cgroup_remove(const char *id) {
