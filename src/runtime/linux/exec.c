@@ -381,7 +381,7 @@ static int make_pipes(bool terminal, bool with_stdin, exec_fds *f, arca_err *err
     }
     f->child[0] = null_fd;
     f->child[1] = p[1];
-    f->child[2] = dup(p[1]);
+    f->child[2] = fcntl(p[1], F_DUPFD_CLOEXEC, 0);
     f->parent[2] = p[0];
     return 0;
   }
