@@ -116,7 +116,8 @@ static bool no_exit_within(const char *id, int ms) {
   while (monotonic_ns() < end) {
     pthread_mutex_lock(&fx.lock);
     bool found = false;
-    for (size_t i = 0; i < fx.nevents; i++) found |= !strcmp(fx.events[i].id, id) && !fx.events[i].exec_id[0];
+    for (size_t i = 0; i < fx.nevents; i++)
+      found |= !strcmp(fx.events[i].id, id) && !fx.events[i].exec_id[0];
     pthread_mutex_unlock(&fx.lock);
     if (found) return false;
     usleep(20000);
@@ -125,6 +126,23 @@ static bool no_exit_within(const char *id, int ms) {
 }
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+/* Waits until the container's init has a child process (its handlers are set by then, for
+ * the shells and inits used here). */
+static void wait_for_child_of_init(const char *id) {
+  autofree char *pidfile = xasprintf("%s/c/%s/pid", fx.exec_root, id);
+  for (int i = 0; i < 250; i++) {
+    autofree char *pid = NULL;
+    if (read_file(pidfile, 64, &pid, NULL, NULL) == 0) {
+      long p = strtol(pid, NULL, 10);
+      autofree char *children = xasprintf("/proc/%ld/task/%ld/children", p, p);
+      autofree char *text = NULL;
+      if (read_file(children, 4096, &text, NULL, NULL) == 0 && text[0]) return;
+    }
+    sleep_ms(20);
+  }
+  fail_msg("the init of %s started no process", id);
+}
 
 static void *sleep_then_signal(void *arg) {
   sleep_ms(200);
@@ -190,7 +208,8 @@ static test_ctr *ctr_new(json_t *hc, const char *arg0, ...) {
   new_id(c->id);
   va_list ap;
   va_start(ap, arg0);
-  for (const char *a = arg0; a && c->nargs < 15; a = va_arg(ap, const char *)) c->args[c->nargs++] = (char *)a;
+  for (const char *a = arg0; a && c->nargs < 15; a = va_arg(ap, const char *))
+    c->args[c->nargs++] = (char *)a;
   va_end(ap);
   c->env[c->nenv++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   c->env[c->nenv++] = "HOSTNAME=arca-test";
@@ -198,11 +217,15 @@ static test_ctr *ctr_new(json_t *hc, const char *arg0, ...) {
   c->host_config = hc ? hc : json_object();
   c->layers[c->nlayers++] = fx.busybox_layer;
   c->layers[c->nlayers++] = fx.etc_layer;
-  c->process = (rt_process){.args = c->args, .nargs = c->nargs, .env = c->env, .nenv = c->nenv,
-                            .cwd = "/", .user = ""};
-  c->spec = (rt_sandbox_spec){.id = c->id, .name = "test", .layers = c->layers,
-                              .config = c->config, .host_config = c->host_config,
-                              .hostname = "arca-test", .network_mode = "none"};
+  c->process = (rt_process){
+      .args = c->args, .nargs = c->nargs, .env = c->env, .nenv = c->nenv, .cwd = "/", .user = ""};
+  c->spec = (rt_sandbox_spec){.id = c->id,
+                              .name = "test",
+                              .layers = c->layers,
+                              .config = c->config,
+                              .host_config = c->host_config,
+                              .hostname = "arca-test",
+                              .network_mode = "none"};
   return c;
 }
 
@@ -256,7 +279,8 @@ static char *log_stream(const char *id, const char *stream) {
   sb_init(&sb);
   sb_puts(&sb, "");
   char *save = NULL;
-  for (char *line = log ? strtok_r(log, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+  for (char *line = log ? strtok_r(log, "\n", &save) : NULL; line;
+       line = strtok_r(NULL, "\n", &save)) {
     char ts[64], s[16], tag[4];
     int off = 0;
     if (sscanf(line, "%63s %15s %3s %n", ts, s, tag, &off) < 3) continue;
@@ -362,19 +386,34 @@ static void assert_nothing_left(const char *id) {
   assert_int_equal(status_of(id, NULL), RT_STATUS_UNKNOWN);
 }
 
+/* Removes what the test made, and checks that removal left nothing of any of it. */
 static int test_teardown(void **state) {
   (void)state;
+  int rc = 0;
   for (size_t i = 0; i < fx.nids; i++) {
     arca_err err = {0};
-    if (fx.drv && fx.drv->ops->remove(fx.drv, fx.ids[i], &err) < 0)
+    if (fx.drv && fx.drv->ops->remove(fx.drv, fx.ids[i], &err) < 0) {
       fprintf(stderr, "teardown: remove %s: %s\n", fx.ids[i], err.msg);
+      rc = -1;
+    }
+  }
+  for (size_t i = 0; i < fx.nids; i++) {
+    autofree char *ctr_dir = lx_ctr_dir(fx.data_root, fx.ids[i]);
+    autofree char *run_dir = lx_run_dir(fx.exec_root, fx.ids[i]);
+    if (cgroup_exists(fx.ids[i]) || mounted_under(fx.ids[i]) || access(ctr_dir, F_OK) == 0 ||
+        access(run_dir, F_OK) == 0) {
+      fprintf(stderr, "teardown: %s left cgroup %d, mounts %d, dirs %d %d\n", fx.ids[i],
+              cgroup_exists(fx.ids[i]), mounted_under(fx.ids[i]), access(ctr_dir, F_OK) == 0,
+              access(run_dir, F_OK) == 0);
+      rc = -1;
+    }
   }
   fx.nids = 0;
   pthread_mutex_lock(&fx.lock);
   fx.nevents = 0;
   fx.nooms = 0;
   pthread_mutex_unlock(&fx.lock);
-  return 0;
+  return rc;
 }
 
 /* ---- pure parts (no root) ---------------------------------------------------------- */
@@ -442,7 +481,8 @@ static void test_user_resolution(void **state) {
   check_user_error("user:nosuch", NULL, 0, passwd_text,
                    "unable to find group nosuch: no matching entries in group file");
   check_user_error("-1", NULL, 0, passwd_text, "uids and gids must be in range 0-2147483647");
-  check_user_error("2147483648", NULL, 0, passwd_text, "uids and gids must be in range 0-2147483647");
+  check_user_error("2147483648", NULL, 0, passwd_text,
+                   "uids and gids must be in range 0-2147483647");
   const char *bad[] = {"nosuchgroup"};
   check_user_error("user", bad, 1, passwd_text,
                    "unable to find group nosuchgroup: no matching entries in group file");
@@ -495,7 +535,8 @@ static void test_device_rules(void **state) {
   arca_err err = {0};
   assert_int_equal(lx_spec_device_rule("c 1:3 rwm", &rule, &err), 0);
   autofree char *text = json_dumps(rule, JSON_SORT_KEYS | JSON_COMPACT);
-  assert_string_equal(text, "{\"access\":\"rwm\",\"allow\":true,\"major\":1,\"minor\":3,\"type\":\"c\"}");
+  assert_string_equal(text,
+                      "{\"access\":\"rwm\",\"allow\":true,\"major\":1,\"minor\":3,\"type\":\"c\"}");
   json_decref(rule);
   assert_int_equal(lx_spec_device_rule("b *:* m", &rule, &err), 0);
   assert_int_equal(json_integer_value(json_object_get(rule, "major")), -1);
@@ -528,7 +569,8 @@ static void test_resources(void **state) {
   json_object_set_new(hc, "CpuQuota", json_integer(50000));
   json_object_set_new(hc, "PidsLimit", json_integer(42));
   assert_int_equal(lx_spec_resources(hc, &res, &err), 0);
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "quota")), 50000);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "quota")),
+                   50000);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "pids"), "limit")), 42);
   json_decref(res);
   json_object_set_new(hc, "CpuShares", json_integer(-1));
@@ -540,9 +582,10 @@ static void test_resources(void **state) {
 static void test_runc_error_text(void **state) {
   (void)state;
   char out[512];
-  lx_runc_error_text("{\"level\":\"warning\",\"msg\":\"w\"}\n{\"level\":\"error\",\"msg\":\"runc create "
-                     "failed: exec: \\\"x\\\": permission denied\",\"time\":\"t\"}\n",
-                     out, sizeof out);
+  lx_runc_error_text(
+      "{\"level\":\"warning\",\"msg\":\"w\"}\n{\"level\":\"error\",\"msg\":\"runc create "
+      "failed: exec: \\\"x\\\": permission denied\",\"time\":\"t\"}\n",
+      out, sizeof out);
   assert_string_equal(out, "runc create failed: exec: \"x\": permission denied");
   lx_runc_error_text("time=\"t\" level=error msg=\"container \\\"a\\\" does not exist\"\n", out,
                      sizeof out);
@@ -555,7 +598,8 @@ static void test_runc_error_text(void **state) {
 
 static void test_exit_code_and_log(void **state) {
   (void)state;
-  test_ctr *c = run_ctr(ctr_new(NULL, "sh", "-c", "echo out; echo err >&2; printf part; exit 3", NULL));
+  test_ctr *c =
+      run_ctr(ctr_new(NULL, "sh", "-c", "echo out; echo err >&2; printf part; exit 3", NULL));
   rt_exit ex = wait_exit(c->id, NULL, 10000);
   assert_int_equal(ex.exit_code, 3);
   assert_false(ex.oom_killed);
@@ -704,8 +748,9 @@ static void test_signals(void **state) {
   ctr_free(c);
 
   /* a handler that exits 143 */
-  test_ctr *h = run_ctr(ctr_new(NULL, "sh", "-c", "trap 'exit 143' TERM; echo ready; while :; do sleep 0.1; done", NULL));
-  sleep_ms(300);
+  test_ctr *h = run_ctr(ctr_new(
+      NULL, "sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.1; done", NULL));
+  wait_for_child_of_init(h->id); /* a sleep runs: the trap is set */
   assert_int_equal(fx.drv->ops->signal(fx.drv, h->id, SIGTERM, &err), 0);
   assert_int_equal(wait_exit(h->id, NULL, 10000).exit_code, 143);
   ctr_free(h);
@@ -720,7 +765,9 @@ static long counter_of(const char *id) {
 static void test_pause_resume(void **state) {
   (void)state;
   arca_err err = {0};
-  test_ctr *c = run_ctr(ctr_new(NULL, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/c; sleep 0.02; done", NULL));
+  test_ctr *c = run_ctr(ctr_new(
+      /* rename: a reader from outside never sees the file empty */
+      NULL, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; mv /tmp/n /tmp/c; sleep 0.02; done", NULL));
   sleep_ms(300);
   assert_true(counter_of(c->id) > 0);
   assert_int_equal(fx.drv->ops->pause(fx.drv, c->id, &err), 0);
@@ -775,7 +822,8 @@ static void exec_result_free(exec_result *r) {
 static void test_exec_pipes(void **state) {
   (void)state;
   test_ctr *c = run_ctr(ctr_new(NULL, "sleep", "100", NULL));
-  char *args[] = {"sh", "-c", "echo out; echo err >&2; pwd; id -u; id -G; echo $FOO; echo $HOME; exit 5"};
+  char *args[] = {"sh", "-c",
+                  "echo out; echo err >&2; pwd; id -u; id -G; echo $FOO; echo $HOME; exit 5"};
   char *env[] = {"PATH=/bin", "FOO=bar"};
   rt_process p = {.args = args, .nargs = 3, .env = env, .nenv = 2, .cwd = "/tmp", .user = "user"};
   exec_result r;
@@ -827,10 +875,12 @@ static void test_exec_pty(void **state) {
   test_ctr *c = run_ctr(ctr_new(NULL, "sleep", "100", NULL));
   char *args[] = {"sh", "-c", "stty size; tty; read x; stty size; exit 7"};
   char *env[] = {"PATH=/bin", "TERM=xterm"};
-  rt_process p = {.args = args, .nargs = 3, .env = env, .nenv = 2, .terminal = true, .rows = 25, .cols = 90};
+  rt_process p = {
+      .args = args, .nargs = 3, .env = env, .nenv = 2, .terminal = true, .rows = 25, .cols = 90};
   rt_stdio io;
   arca_err err = {0};
-  if (fx.drv->ops->exec(fx.drv, c->id, "t1", &p, true, &io, &err) < 0) fail_msg("exec: %s", err.msg);
+  if (fx.drv->ops->exec(fx.drv, c->id, "t1", &p, true, &io, &err) < 0)
+    fail_msg("exec: %s", err.msg);
   assert_true(io.pty >= 0);
   assert_int_equal(io.stdout_fd, -1);
   autofree char *first = read_until(io.pty, "/dev/pts/", 5000);
@@ -885,6 +935,20 @@ static void test_exec_errors(void **state) {
                    "exec: \"plainfile\": executable file not found in $PATH: unknown");
   check_exec_fails(c->id, "true", "nosuch", 126, 500,
                    "unable to find user nosuch: no matching entries in passwd file");
+  /* runc's own refusal (a missing working directory): its text, 126 and 500 as Docker */
+  char *true_args[] = {"true"};
+  char *path_env[] = {"PATH=/bin"};
+  rt_process nowd = {
+      .args = true_args, .nargs = 1, .env = path_env, .nenv = 1, .cwd = "/nosuchdir"};
+  rt_stdio io0;
+  arca_err werr = {0};
+  assert_int_equal(fx.drv->ops->exec(fx.drv, c->id, "wd", &nowd, false, &io0, &werr), -1);
+  assert_int_equal(werr.exit_code, 126);
+  assert_int_equal(werr.status, 500);
+  assert_string_equal(werr.msg,
+                      "OCI runtime exec failed: exec failed: unable to start container "
+                      "process: chdir to cwd (\"/nosuchdir\") set in config.json failed: no "
+                      "such file or directory: unknown");
   /* a symlink to an absolute path resolves inside the container, not on the host */
   autofree char *link = xasprintf("%s/containers/%s/rootfs/bin/hostonly", fx.data_root, c->id);
   assert_int_equal(symlink("/usr/bin/tini-static", link), 0);
@@ -958,7 +1022,8 @@ static char *output_of(test_ctr *c, int expected_code) {
   char *out = log_stream(c->id, "stdout");
   if (ex.exit_code != expected_code) {
     autofree char *errs = log_stream(c->id, "stderr");
-    fail_msg("exit %d (expected %d); stdout: %s stderr: %s", ex.exit_code, expected_code, out, errs);
+    fail_msg("exit %d (expected %d); stdout: %s stderr: %s", ex.exit_code, expected_code, out,
+             errs);
   }
   return out;
 }
@@ -1000,7 +1065,8 @@ static void test_users_in_container(void **state) {
 
 static void test_readonly_rootfs_and_tmpfs(void **state) {
   (void)state;
-  json_t *hc = json_pack("{s:b, s:{s:s}}", "ReadonlyRootfs", 1, "Tmpfs", "/scratch", "size=1m,exec");
+  json_t *hc =
+      json_pack("{s:b, s:{s:s}}", "ReadonlyRootfs", 1, "Tmpfs", "/scratch", "size=1m,exec");
   test_ctr *c = ctr_new(hc, "sh", "-c",
                         "touch /x 2>/dev/null && echo rootfs-writable; "
                         "touch /dev/shm/x && echo shm-ok; "
@@ -1009,15 +1075,18 @@ static void test_readonly_rootfs_and_tmpfs(void **state) {
                         "grep -E ' /scratch | /tmpfs2 ' /proc/mounts | cut -d' ' -f2-4; "
                         "echo data > /etc/hosts 2>/dev/null || echo hosts-ro",
                         NULL);
-  c->mounts[c->nmounts++] = (rt_mount){.type = "tmpfs", .destination = "/tmpfs2",
-                                       .options = (char *[]){"size=65536k", "mode=1777"}, .noptions = 2};
+  c->mounts[c->nmounts++] = (rt_mount){.type = "tmpfs",
+                                       .destination = "/tmpfs2",
+                                       .options = (char *[]){"size=65536k", "mode=1777"},
+                                       .noptions = 2};
   autofree char *hosts = xasprintf("%s/hosts", fx.tmp);
   write_text(hosts, "127.0.0.1 localhost\n");
   c->spec.hosts_file = hosts;
   autofree char *out = output_of(c, 0);
-  assert_string_equal(out,
-                      "shm-ok\nhi\ntmpfs2-ok\n/tmpfs2 tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k\n"
-                      "/scratch tmpfs rw,nosuid,nodev,relatime,size=1024k\nhosts-ro\n");
+  assert_string_equal(
+      out,
+      "shm-ok\nhi\ntmpfs2-ok\n/tmpfs2 tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k\n"
+      "/scratch tmpfs rw,nosuid,nodev,relatime,size=1024k\nhosts-ro\n");
   ctr_free(c);
 }
 
@@ -1029,12 +1098,16 @@ static void test_bind_mounts(void **state) {
   write_text(file, "from the host\n");
   autofree char *rw_dir = xasprintf("%s/bind-rw", fx.tmp);
   assert_int_equal(mkdir_p(rw_dir, 0755, NULL), 0);
-  test_ctr *c = ctr_new(NULL, "sh", "-c",
-                        "cat /data/file; echo x > /data/new 2>/dev/null || echo ro-refused; "
-                        "echo written > /rw/out; grep ' /data ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
-                        NULL);
-  c->mounts[c->nmounts++] = (rt_mount){.type = "bind", .source = dir, .destination = "/data",
-                                       .options = (char *[]){"rbind", "ro", "rprivate"}, .noptions = 3};
+  test_ctr *c =
+      ctr_new(NULL, "sh", "-c",
+              "cat /data/file; echo x > /data/new 2>/dev/null || echo ro-refused; "
+              "echo written > /rw/out; grep ' /data ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
+              NULL);
+  c->mounts[c->nmounts++] = (rt_mount){.type = "bind",
+                                       .source = dir,
+                                       .destination = "/data",
+                                       .options = (char *[]){"rbind", "ro", "rprivate"},
+                                       .noptions = 3};
   c->mounts[c->nmounts++] = (rt_mount){.type = "bind", .source = rw_dir, .destination = "/rw"};
   autofree char *out = output_of(c, 0);
   assert_string_equal(out, "from the host\nro-refused\nro\n");
@@ -1059,7 +1132,7 @@ static void test_init(void **state) {
   ctr_free(c);
   /* tini forwards TERM to sleep, which dies of it: 128+15 */
   test_ctr *s = run_ctr(ctr_new(json_pack("{s:b}", "Init", 1), "sleep", "100", NULL));
-  sleep_ms(300);
+  wait_for_child_of_init(s->id); /* tini forwards signals once its child runs */
   arca_err err = {0};
   assert_int_equal(fx.drv->ops->signal(fx.drv, s->id, SIGTERM, &err), 0);
   assert_int_equal(wait_exit(s->id, NULL, 10000).exit_code, 143);
@@ -1068,19 +1141,23 @@ static void test_init(void **state) {
 
 static void test_security_defaults(void **state) {
   (void)state;
-  const char *probe = "grep -E '^(CapBnd|Seccomp|NoNewPrivs):' /proc/self/status | tr -s '\\t' ' '; "
-                      "echo nofile=$(ulimit -n); hostname";
+  const char *probe =
+      "grep -E '^(CapBnd|Seccomp|NoNewPrivs):' /proc/self/status | tr -s '\\t' ' '; "
+      "echo nofile=$(ulimit -n); hostname";
   test_ctr *c = ctr_new(NULL, "sh", "-c", probe, NULL);
   autofree char *out = output_of(c, 0);
-  assert_string_equal(out, "CapBnd: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 2\nnofile=20000\narca-test\n");
+  assert_string_equal(
+      out, "CapBnd: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 2\nnofile=20000\narca-test\n");
   ctr_free(c);
-  json_t *hc = json_pack("{s:[s,s], s:[s], s:[s], s:[{s:s, s:i, s:i}]}", "SecurityOpt",
-                         "seccomp=unconfined", "no-new-privileges", "CapAdd", "NET_ADMIN", "CapDrop",
-                         "MKNOD", "Ulimits", "Name", "nofile", "Soft", 1024, "Hard", 4096);
+  json_t *hc =
+      json_pack("{s:[s,s], s:[s], s:[s], s:[{s:s, s:i, s:i}]}", "SecurityOpt", "seccomp=unconfined",
+                "no-new-privileges", "CapAdd", "NET_ADMIN", "CapDrop", "MKNOD", "Ulimits", "Name",
+                "nofile", "Soft", 1024, "Hard", 4096);
   test_ctr *u = ctr_new(hc, "sh", "-c", probe, NULL);
   autofree char *uout = output_of(u, 0);
   /* a80425fb - MKNOD (bit 27) + NET_ADMIN (bit 12) */
-  assert_string_equal(uout, "CapBnd: 00000000a00435fb\nNoNewPrivs: 1\nSeccomp: 0\nnofile=1024\narca-test\n");
+  assert_string_equal(
+      uout, "CapBnd: 00000000a00435fb\nNoNewPrivs: 1\nSeccomp: 0\nnofile=1024\narca-test\n");
   ctr_free(u);
 }
 
@@ -1123,9 +1200,20 @@ static void test_resources_in_cgroup(void **state) {
   autofree char *config_path = lx_config_path(fx.data_root, c->id);
   json_t *config = json_load_file(config_path, 0, NULL);
   json_t *res = json_object_get(json_object_get(config, "linux"), "resources");
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")), 96 << 20);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")),
+                   96 << 20);
   assert_true(json_array_size(json_object_get(res, "devices")) > 0);
   json_decref(config);
+  assert_int_equal(fx.drv->ops->signal(fx.drv, c->id, SIGKILL, &err), 0);
+  assert_int_equal(wait_exit(c->id, NULL, 10000).exit_code, 137);
+  /* stopped: the bundle alone changes, and the next start uses it */
+  json_t *later = json_pack("{s:I}", "PidsLimit", (json_int_t)33);
+  assert_int_equal(fx.drv->ops->update(fx.drv, c->id, later, &err), 0);
+  json_decref(later);
+  assert_int_equal(fx.drv->ops->reset(fx.drv, c->id, &err), 0);
+  start_ok(c);
+  autofree char *pids3 = cgroup_file(c->id, "pids", "pids.max");
+  assert_string_equal(pids3, "33");
   assert_int_equal(fx.drv->ops->signal(fx.drv, c->id, SIGKILL, &err), 0);
   assert_int_equal(wait_exit(c->id, NULL, 10000).exit_code, 137);
   ctr_free(c);
@@ -1133,9 +1221,11 @@ static void test_resources_in_cgroup(void **state) {
 
 static void test_oom(void **state) {
   (void)state;
-  json_t *hc = json_pack("{s:I, s:I}", "Memory", (json_int_t)16 << 20, "MemorySwap", (json_int_t)16 << 20);
+  json_t *hc =
+      json_pack("{s:I, s:I}", "Memory", (json_int_t)16 << 20, "MemorySwap", (json_int_t)16 << 20);
   /* tail keeps the whole unterminated line in memory */
-  test_ctr *c = run_ctr(ctr_new(hc, "sh", "-c", "head -c 200000000 /dev/zero | tail >/dev/null", NULL));
+  test_ctr *c =
+      run_ctr(ctr_new(hc, "sh", "-c", "head -c 200000000 /dev/zero | tail >/dev/null", NULL));
   rt_exit ex = wait_exit(c->id, NULL, 30000);
   assert_true(ex.oom_killed);
   assert_int_equal(ex.exit_code, 137);
@@ -1150,13 +1240,18 @@ static void test_oom(void **state) {
 }
 
 static rt_driver *new_driver(void) {
-  rt_linux_config cfg = {.data_root = fx.data_root, .exec_root = fx.exec_root, .runtime = "runc",
-                         .runtime_path = fx.runc, .conmon_path = fx.conmon,
-                         .netavark_path = fx.netavark, .aardvark_path = fx.aardvark,
+  rt_linux_config cfg = {.data_root = fx.data_root,
+                         .exec_root = fx.exec_root,
+                         .runtime = "runc",
+                         .runtime_path = fx.runc,
+                         .conmon_path = fx.conmon,
+                         .netavark_path = fx.netavark,
+                         .aardvark_path = fx.aardvark,
                          .init_path = fx.tini};
   rt_driver *d = NULL;
   arca_err err = {0};
-  if (rt_linux_new(&cfg, on_exit_cb, on_oom_cb, NULL, &d, &err) < 0) fail_msg("driver: %s", err.msg);
+  if (rt_linux_new(&cfg, on_exit_cb, on_oom_cb, NULL, &d, &err) < 0)
+    fail_msg("driver: %s", err.msg);
   return d;
 }
 
@@ -1226,6 +1321,12 @@ static void test_remove_leaves_nothing(void **state) {
   close(io.stdout_fd);
   close(io.stderr_fd);
   assert_int_equal(wait_exit(c->id, "x", 10000).exit_code, 137);
+  /* a paused one */
+  test_ctr *paused = run_ctr(ctr_new(NULL, "sleep", "100", NULL));
+  assert_int_equal(fx.drv->ops->pause(fx.drv, paused->id, &err), 0);
+  assert_int_equal(fx.drv->ops->remove(fx.drv, paused->id, &err), 0);
+  assert_nothing_left(paused->id);
+  ctr_free(paused);
   /* removing twice is fine; a prepared, never started one too */
   assert_int_equal(fx.drv->ops->remove(fx.drv, c->id, &err), 0);
   test_ctr *never = ctr_new(NULL, "true", NULL);
@@ -1244,7 +1345,8 @@ static void test_many_layers(void **state) {
   test_ctr *c = ctr_new(NULL, "sh", "-c", "cat /etc/v; ls /layers | wc -l", NULL);
   for (int i = 0; i < 100; i++) {
     /* long paths on purpose: 100 of them exceed a page */
-    autofree char *dir = xasprintf("%s/layers/a-rather-long-layer-directory-name-%03d-padding-padding", fx.tmp, i);
+    autofree char *dir =
+        xasprintf("%s/layers/a-rather-long-layer-directory-name-%03d-padding-padding", fx.tmp, i);
     autofree char *etc = xasprintf("%s/etc", dir);
     autofree char *ldir = xasprintf("%s/layers", dir);
     assert_int_equal(mkdir_p(etc, 0755, NULL), 0);
@@ -1268,8 +1370,11 @@ static void test_empty_image(void **state) {
   test_ctr *c = ctr_new(NULL, "/bb/busybox", "echo", "empty", NULL);
   c->nlayers = 0;
   autofree char *bb = xasprintf("%s/bin", fx.busybox_layer);
-  c->mounts[c->nmounts++] = (rt_mount){.type = "bind", .source = bb, .destination = "/bb",
-                                       .options = (char *[]){"ro"}, .noptions = 1};
+  c->mounts[c->nmounts++] = (rt_mount){.type = "bind",
+                                       .source = bb,
+                                       .destination = "/bb",
+                                       .options = (char *[]){"ro"},
+                                       .noptions = 1};
   autofree char *out = output_of(c, 0);
   assert_string_equal(out, "empty\n");
   ctr_free(c);
@@ -1281,7 +1386,8 @@ static void test_network(void **state) {
     fprintf(stderr, "test_network: netavark not installed, skipped\n");
     skip();
   }
-  test_ctr *c = ctr_new(NULL, "sh", "-c", "read x; ip -4 addr show eth0 | grep -o 'inet [0-9./]*'", NULL);
+  test_ctr *c =
+      ctr_new(NULL, "sh", "-c", "read x; ip -4 addr show eth0 | grep -o 'inet [0-9./]*'", NULL);
   json_object_set_new(c->config, "OpenStdin", json_true());
   c->spec.network_mode = "sandbox";
   prepare_ok(c);
@@ -1304,7 +1410,8 @@ static void test_network(void **state) {
   json_t *subnets = json_object_get(
       json_object_get(json_object_get(json_object_get(result, "arcatest"), "interfaces"), "eth0"),
       "subnets");
-  assert_string_equal(json_string_value(json_object_get(json_array_get(subnets, 0), "ipnet")), "10.99.0.2/24");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(subnets, 0), "ipnet")),
+                      "10.99.0.2/24");
   json_decref(result);
   assert_int_not_equal(if_nametoindex("arca-test0"), 0);
 
@@ -1335,15 +1442,17 @@ static void test_network(void **state) {
 
 static void test_devices_sysctls_shm(void **state) {
   (void)state;
-  json_t *hc = json_pack("{s:[{s:s, s:s, s:s}], s:[s], s:{s:s}, s:I, s:i, s:s}", "Devices", "PathOnHost",
-                         "/dev/null", "PathInContainer", "/dev/mynull", "CgroupPermissions", "rwm",
-                         "DeviceCgroupRules", "b 7:* r", "Sysctls", "net.ipv4.ip_forward", "1",
-                         "ShmSize", (json_int_t)8 << 20, "OomScoreAdj", 100, "IpcMode", "private");
-  const char *probe = "echo x > /dev/mynull && echo mynull-ok; mknod /tmp/l b 7 7; "
-                      "(: < /tmp/l) 2>&1 && echo opened; cat /proc/sys/net/ipv4/ip_forward; "
-                      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
-                      "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'; "
-                      "cat /proc/self/oom_score_adj; cat /proc/sys/kernel/domainname";
+  json_t *hc =
+      json_pack("{s:[{s:s, s:s, s:s}], s:[s], s:{s:s}, s:I, s:i, s:s}", "Devices", "PathOnHost",
+                "/dev/null", "PathInContainer", "/dev/mynull", "CgroupPermissions", "rwm",
+                "DeviceCgroupRules", "b 7:* r", "Sysctls", "net.ipv4.ip_forward", "1", "ShmSize",
+                (json_int_t)8 << 20, "OomScoreAdj", 100, "IpcMode", "private");
+  const char *probe =
+      "echo x > /dev/mynull && echo mynull-ok; mknod /tmp/l b 7 7; "
+      "(: < /tmp/l) 2>&1 && echo opened; cat /proc/sys/net/ipv4/ip_forward; "
+      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
+      "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'; "
+      "cat /proc/self/oom_score_adj; cat /proc/sys/kernel/domainname";
   test_ctr *c = ctr_new(hc, "sh", "-c", probe, NULL);
   json_object_set_new(c->config, "Domainname", json_string("example.test"));
   autofree char *out = output_of(c, 0);
@@ -1352,7 +1461,8 @@ static void test_devices_sysctls_shm(void **state) {
   /* without the rule the device cgroup refuses it; the default shm is 64 MiB */
   test_ctr *d = ctr_new(json_pack("{s:s}", "IpcMode", "private"), "sh", "-c",
                         "mknod /tmp/l b 7 7; (: < /tmp/l) 2>&1 | sed 's/.*: //'; "
-                        "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'", NULL);
+                        "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'",
+                        NULL);
   autofree char *dout = output_of(d, 0);
   assert_string_equal(dout, "Operation not permitted\nsize=65536k\n");
   ctr_free(d);
@@ -1363,8 +1473,9 @@ static void test_devices_sysctls_shm(void **state) {
   ctr_sync(e);
   arca_err err = {0};
   assert_int_equal(fx.drv->ops->prepare(fx.drv, &e->spec, &err), -1);
-  assert_string_equal(err.msg, "error gathering device information while adding custom device "
-                               "\"/etc/hostname\": not a device node");
+  assert_string_equal(err.msg,
+                      "error gathering device information while adding custom device "
+                      "\"/etc/hostname\": not a device node");
   ctr_free(e);
 }
 
@@ -1373,7 +1484,10 @@ static void test_custom_seccomp(void **state) {
   json_t *hc = json_pack("{s:[s]}", "SecurityOpt",
                          "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
                          "[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
-  test_ctr *c = ctr_new(hc, "sh", "-c", "mkdir /tmp/d 2>&1 | sed 's/.*: //'; grep Seccomp: /proc/self/status | tr -s '\\t' ' '", NULL);
+  test_ctr *c = ctr_new(
+      hc, "sh", "-c",
+      "mkdir /tmp/d 2>&1 | sed 's/.*: //'; grep Seccomp: /proc/self/status | tr -s '\\t' ' '",
+      NULL);
   autofree char *out = output_of(c, 0);
   assert_string_equal(out, "Operation not permitted\nSeccomp: 2\n");
   ctr_free(c);
@@ -1400,7 +1514,9 @@ static void test_shared_namespaces(void **state) {
 
   autofree char *net = xasprintf("container:%s", a->id);
   json_t *hc = json_pack("{s:s, s:s}", "IpcMode", net, "PidMode", net);
-  test_ctr *b = ctr_new(hc, "sh", "-c", "ls /dev/shm; readlink /proc/self/ns/net; tr '\\0' ' ' < /proc/1/cmdline; echo", NULL);
+  test_ctr *b = ctr_new(
+      hc, "sh", "-c",
+      "ls /dev/shm; readlink /proc/self/ns/net; tr '\\0' ' ' < /proc/1/cmdline; echo", NULL);
   b->spec.network_mode = net;
   b->spec.ipc_container = a->id;
   b->spec.pid_container = a->id;
@@ -1413,7 +1529,9 @@ static void test_shared_namespaces(void **state) {
   ctr_free(b);
 
   /* host network: the host's sysctls, none of the defaults */
-  test_ctr *h = ctr_new(NULL, "sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; readlink /proc/self/ns/net", NULL);
+  test_ctr *h = ctr_new(
+      NULL, "sh", "-c",
+      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; readlink /proc/self/ns/net", NULL);
   h->spec.network_mode = "host";
   autofree char *hout = output_of(h, 0);
   autofree char *host_ns = NULL;
@@ -1435,7 +1553,8 @@ static void test_shared_namespaces(void **state) {
   prepare_ok(late);
   assert_int_equal(fx.drv->ops->start(fx.drv, late->id, &err), -1);
   assert_int_equal(err.status, 409);
-  autofree char *msg = xasprintf("failed to join PID namespace: container %s is not running", a->id);
+  autofree char *msg =
+      xasprintf("failed to join PID namespace: container %s is not running", a->id);
   assert_string_equal(err.msg, msg);
   ctr_free(late);
   /* IPC of a container whose IPC is private */
@@ -1446,8 +1565,10 @@ static void test_shared_namespaces(void **state) {
   prepare_ok(joiner);
   assert_int_equal(fx.drv->ops->start(fx.drv, joiner->id, &err), -1);
   assert_int_equal(err.status, 400);
-  autofree char *ipc_msg = xasprintf("failed to join IPC namespace: container %s: non-shareable IPC "
-                                     "(hint: use IpcMode:shareable for the donor container)", priv->id);
+  autofree char *ipc_msg = xasprintf(
+      "failed to join IPC namespace: container %s: non-shareable IPC "
+      "(hint: use IpcMode:shareable for the donor container)",
+      priv->id);
   assert_string_equal(err.msg, ipc_msg);
   assert_int_equal(fx.drv->ops->signal(fx.drv, priv->id, SIGKILL, &err), 0);
   assert_int_equal(wait_exit(priv->id, NULL, 10000).exit_code, 137);
@@ -1498,12 +1619,13 @@ static void test_attach_cancel(void **state) {
 static void test_privileged(void **state) {
   (void)state;
   json_t *hc = json_pack("{s:b}", "Privileged", 1);
-  test_ctr *c = ctr_new(hc, "sh", "-c",
-                        "grep -E '^(CapEff|Seccomp):' /proc/self/status | tr -s '\\t' ' '; "
-                        "grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; "
-                        "test -c /dev/net/tun && echo host-devices; cat /proc/kcore >/dev/null 2>&1 | head -c0; "
-                        "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mount-ok",
-                        NULL);
+  test_ctr *c = ctr_new(
+      hc, "sh", "-c",
+      "grep -E '^(CapEff|Seccomp):' /proc/self/status | tr -s '\\t' ' '; "
+      "grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; "
+      "test -c /dev/net/tun && echo host-devices; cat /proc/kcore >/dev/null 2>&1 | head -c0; "
+      "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mount-ok",
+      NULL);
   prepare_ok(c);
   arca_err err = {0};
   if (fx.drv->ops->start(fx.drv, c->id, &err) < 0) {
@@ -1548,7 +1670,8 @@ static int build_image(void) {
   autofree char *bb = xasprintf("%s/bin/busybox", fx.busybox_layer);
   autofree char *host_bb = proc_find("busybox", NULL);
   if (!host_bb || copy_file(host_bb, bb, 0755) < 0) return -1;
-  const char *install[] = {"chroot", fx.busybox_layer, "/bin/busybox", "--install", "-s", "/bin", NULL};
+  const char *install[] = {"chroot", fx.busybox_layer, "/bin/busybox", "--install", "-s", "/bin",
+                           NULL};
   if (run_cmd(install, NULL) != 0) return -1;
 
   autofree char *etc = xasprintf("%s/etc", fx.etc_layer);
@@ -1569,6 +1692,16 @@ static int build_image(void) {
              "nogroup:x:65534:\n");
   return 0;
 }
+
+static int count_fds(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  int n = 0;
+  while (dir && readdir(dir)) n++;
+  if (dir) closedir(dir);
+  return n;
+}
+
+static int fds_after_setup;
 
 static int group_setup(void **state) {
   (void)state;
@@ -1594,16 +1727,29 @@ static int group_setup(void **state) {
     fprintf(stderr, "cannot build the busybox image\n");
     return -1;
   }
-  rt_linux_config cfg = {.data_root = fx.data_root, .exec_root = fx.exec_root, .runtime = "runc",
-                         .runtime_path = fx.runc, .conmon_path = fx.conmon,
-                         .netavark_path = fx.netavark, .aardvark_path = fx.aardvark,
+  rt_linux_config cfg = {.data_root = fx.data_root,
+                         .exec_root = fx.exec_root,
+                         .runtime = "runc",
+                         .runtime_path = fx.runc,
+                         .conmon_path = fx.conmon,
+                         .netavark_path = fx.netavark,
+                         .aardvark_path = fx.aardvark,
                          .init_path = fx.tini};
   arca_err err = {0};
   if (rt_linux_new(&cfg, on_exit_cb, on_oom_cb, NULL, &fx.drv, &err) < 0) {
     fprintf(stderr, "driver: %s\n", err.msg);
     return -1;
   }
+  fds_after_setup = count_fds();
   return 0;
+}
+
+/* Runs last: every descriptor the tests made is closed again (the driver was replaced once,
+ * by the restart test, with as many of its own). */
+static void test_no_fd_leak(void **state) {
+  (void)state;
+  sleep_ms(300); /* exec waiters finish their last close */
+  assert_int_equal(count_fds(), fds_after_setup);
 }
 
 /* Whatever a crashed test left: runc containers, mounts, cgroups, the test bridge. */
@@ -1659,10 +1805,8 @@ static int test_setup(void **state) {
 
 int main(void) {
   const struct CMUnitTest pure[] = {
-      cmocka_unit_test(test_user_resolution),
-      cmocka_unit_test(test_tmpfs_options),
-      cmocka_unit_test(test_device_rules),
-      cmocka_unit_test(test_resources),
+      cmocka_unit_test(test_user_resolution), cmocka_unit_test(test_tmpfs_options),
+      cmocka_unit_test(test_device_rules),    cmocka_unit_test(test_resources),
       cmocka_unit_test(test_runc_error_text),
   };
   const struct CMUnitTest driver[] = {
@@ -1693,7 +1837,10 @@ int main(void) {
       DRIVER_TEST(test_shared_namespaces),
       DRIVER_TEST(test_attach_cancel),
       DRIVER_TEST(test_privileged),
+      DRIVER_TEST(test_no_fd_leak),
   };
+  /* ARCA_TEST_FILTER=test_exec* runs only the matching tests */
+  if (getenv("ARCA_TEST_FILTER")) cmocka_set_test_filter(getenv("ARCA_TEST_FILTER"));
   int failed = cmocka_run_group_tests_name("driver_linux_pure", pure, NULL, NULL);
   failed += cmocka_run_group_tests_name("driver_linux", driver, group_setup, group_teardown);
   return failed;

@@ -28,9 +28,9 @@
 struct rt_attach {
   lx_driver *d;
   char id[65];
-  int ready_fd;          /* eventfd, written when a pending attachment connects or ends */
+  int ready_fd; /* eventfd, written when a pending attachment connects or ends */
   /* Guarded by d->lock while pending; owned by the caller's threads afterwards. */
-  int fd;                /* -1 while pending */
+  int fd; /* -1 while pending */
   bool pending, ended, stdin_closed;
   struct rt_attach *next_pending;
   /* Reader state: the packet being handed out. */
@@ -74,8 +74,10 @@ int lx_attach(rt_driver *rd, const char *id, rt_attach **out, arca_err *err) {
   if (lx_conmon_alive(d, id)) {
     /* Running (or exiting: then conmon has closed its socket and the attachment ends). */
     int fd = connect_socket(d, id);
-    if (fd >= 0) a->fd = fd;
-    else a->ended = true;
+    if (fd >= 0)
+      a->fd = fd;
+    else
+      a->ended = true;
   } else {
     pthread_mutex_lock(&d->lock);
     lx_ctr *c = lx_ctr_lookup(d, id, true);
@@ -145,7 +147,8 @@ static int wait_connected(rt_attach *a, int cancel_fd) {
     int fd = a->fd;
     pthread_mutex_unlock(&a->d->lock);
     if (!pending) return ended || fd < 0 ? -1 : fd;
-    struct pollfd p[2] = {{.fd = a->ready_fd, .events = POLLIN}, {.fd = cancel_fd, .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = a->ready_fd, .events = POLLIN},
+                          {.fd = cancel_fd, .events = POLLIN}};
     int r = poll(p, 2, -1);
     if (r < 0 && errno != EINTR) return -1;
     if (r > 0 && p[1].revents) return -2;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "runtime/linux/lx_driver.h"
 
@@ -65,7 +66,8 @@ static void cg_mounts_free(cg_mount *m, size_t n) {
 }
 
 /* rmdir of a cgroup and of its children (files in a cgroup dir go with it). A cgroup whose
- * last task is still exiting answers EBUSY for a moment: retry briefly. */
+ * last task is still exiting (or not yet reaped) answers EBUSY for a moment: retry for up to
+ * 5 s, then say so. */
 static void rmdir_cgroup(const char *path) {
   DIR *dir = opendir(path);
   if (!dir) return;
@@ -76,10 +78,11 @@ static void rmdir_cgroup(const char *path) {
     rmdir_cgroup(child);
   }
   closedir(dir);
-  for (int attempt = 0; attempt < 50; attempt++) {
+  for (int attempt = 0; attempt < 250; attempt++) {
     if (rmdir(path) == 0 || errno != EBUSY) return;
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
   }
+  log_warn("cgroup %s stays busy; left behind", path);
 }
 
 void lx_cgroup_remove(const char *id) {
@@ -101,8 +104,8 @@ bool lx_cgroup_oom_killed(const char *id) {
   bool killed = false;
   for (size_t i = 0; i < n && !killed; i++) {
     if (!m[i].v2 && !m[i].memory) continue;
-    autofree char *path = xasprintf("%s/arca/%s/%s", m[i].dir, id,
-                                    m[i].v2 ? "memory.events" : "memory.oom_control");
+    autofree char *path =
+        xasprintf("%s/arca/%s/%s", m[i].dir, id, m[i].v2 ? "memory.events" : "memory.oom_control");
     autofree char *text = NULL;
     if (read_file(path, 1 << 16, &text, NULL, NULL) < 0) continue;
     const char *p = strstr(text, "oom_kill ");

@@ -133,7 +133,8 @@ static int op_status(rt_driver *rd, const char *id, rt_status *st, rt_exit *exit
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
   *st = RT_STATUS_STOPPED;
   if (lx_exit_read(d, id, &ex) < 0)
-    ex = (rt_exit){.exit_code = 255, .finished_ns = now_ns(), .oom_killed = lx_cgroup_oom_killed(id)};
+    ex = (rt_exit){
+        .exit_code = 255, .finished_ns = now_ns(), .oom_killed = lx_cgroup_oom_killed(id)};
   if (exit_out) *exit_out = ex;
   return 0;
 }
@@ -218,7 +219,8 @@ static int op_update(rt_driver *rd, const char *id, const json_t *host_config, a
   char status[16];
   int known = lx_runc_state(d, id, status, NULL, err);
   if (known < 0) return -1;
-  if (!known || (strcmp(status, "running") && strcmp(status, "paused") && strcmp(status, "created")))
+  if (!known ||
+      (strcmp(status, "running") && strcmp(status, "paused") && strcmp(status, "created")))
     return 0;
   autofree char *input = json_dumps(resources, JSON_COMPACT);
   const char *args[] = {"update", "--resources", "-", id, NULL};
@@ -310,8 +312,8 @@ static int op_export(rt_driver *rd, const char *id, int fd, arca_err *err) {
   return rc;
 }
 
-static int op_commit_layer(rt_driver *rd, const char *id, int fd, char diff_id[72],
-                           char digest[72], int64_t *size, int64_t *csize, arca_err *err) {
+static int op_commit_layer(rt_driver *rd, const char *id, int fd, char diff_id[72], char digest[72],
+                           int64_t *size, int64_t *csize, arca_err *err) {
   if (lx_check_id(id, err) < 0) return -1;
   autofree char *upper = lx_upper_dir(lx_of(rd)->data_root, id);
   return lx_commit_layer(upper, fd, diff_id, digest, size, csize, err);
@@ -326,8 +328,8 @@ static int op_path_stat(rt_driver *rd, const char *id, const char *path, rt_path
   return rc;
 }
 
-static int op_archive_get(rt_driver *rd, const char *id, const char *path, int fd,
-                          rt_path_stat *st, arca_err *err) {
+static int op_archive_get(rt_driver *rd, const char *id, const char *path, int fd, rt_path_stat *st,
+                          arca_err *err) {
   files_ctx f;
   if (files_ctx_open(lx_of(rd), id, &f, err) < 0) return -1;
   int rc = lx_archive_get(f.rootfs, f.mounts, f.nmounts, path, fd, st, err);

@@ -85,9 +85,9 @@ static int status_code(int status) {
 }
 
 /* fds: runc's stdin, stdout, stderr, the report pipe. */
-static void __attribute__((noreturn)) shim_main(const int fds[4], const char *runtime,
-                                                char *const argv[], char *const envp[],
-                                                const char *pidfile) {
+static void __attribute__((noreturn))
+shim_main(const int fds[4], const char *runtime, char *const argv[], char *const envp[],
+          const char *pidfile) {
   int high[4];
   for (int i = 0; i < 4; i++) {
     high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
@@ -235,11 +235,14 @@ static const char *env_value(const rt_process *p, const char *name) {
   return NULL;
 }
 
-static int exec_error(arca_err *err, int code, const char *msg) {
-  err_set(err, code ? 400 : 500,
+/* Docker's text for an exec the runtime could not start; exit code and status as moby's
+ * translateContainerdStartErr gives them, 126 when it gives none (ContainerExecStart). */
+static int exec_error(arca_err *err, const char *cmd, const char *msg) {
+  err_set(err, 500,
           "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown",
           msg);
-  err->exit_code = code;
+  lx_translate_start_error(cmd, err);
+  if (!err->exit_code) err->exit_code = 126;
   return -1;
 }
 
@@ -261,7 +264,8 @@ static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_
   json_object_set_new(process, "terminal", json_boolean(p->terminal));
   json_object_del(process, "consoleSize");
   if (p->terminal && (p->rows || p->cols))
-    json_object_set_new(process, "consoleSize", json_pack("{s:i, s:i}", "height", p->rows, "width", p->cols));
+    json_object_set_new(process, "consoleSize",
+                        json_pack("{s:i, s:i}", "height", p->rows, "width", p->cols));
 
   if (p->user && *p->user) {
     /* Docker reads the user from the container's root filesystem (BaseFS). */
@@ -289,7 +293,7 @@ static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_
   if (ns_root < 0) return err_set(err, 409, "container %s is not running", id);
   char msg[1024];
   int code = lx_inroot_lookpath(ns_root, p->args[0], env_value(p, "PATH"), cwd, msg, sizeof msg);
-  if (code) return exec_error(err, code, msg);
+  if (code) return exec_error(err, p->args[0], msg);
   *out = steal_ptr(process);
   return 0;
 }
@@ -300,7 +304,7 @@ static int console_listen(lx_driver *d, const char *id, char **path_out, arca_er
   char rnd[17];
   random_hex(rnd, 8);
   char *path = xasprintf("%s/c/%s/t%s", d->exec_root, id, rnd);
-  if (strlen(path) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
+  if (strlen(path) >= sizeof((struct sockaddr_un *)0)->sun_path) {
     free(path);
     path = xasprintf("%s/t%s", d->exec_root, rnd);
   }
@@ -337,7 +341,9 @@ static int console_receive(int listen_fd, int report_fd, arca_err *err) {
     struct cmsghdr align;
   } control;
   struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
                        .msg_controllen = sizeof control.buf};
   ssize_t got;
   while ((got = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
@@ -375,7 +381,7 @@ static int make_pipes(bool terminal, bool with_stdin, exec_fds *f, arca_err *err
     }
     f->child[0] = null_fd;
     f->child[1] = p[1];
-    f->child[2] = dup(p[1]);
+    f->child[2] = fcntl(p[1], F_DUPFD_CLOEXEC, 0);
     f->parent[2] = p[0];
     return 0;
   }
@@ -400,7 +406,7 @@ static int make_pipes(bool terminal, bool with_stdin, exec_fds *f, arca_err *err
   return 0;
 }
 
-static void runc_failure(const char *log_path, int stderr_fd, arca_err *err) {
+static void runc_failure(const char *log_path, int stderr_fd, const char *cmd, arca_err *err) {
   autofree char *log = NULL;
   read_file(log_path, 1 << 20, &log, NULL, NULL);
   char text[ARCA_ERR_MSG_MAX - 160] = "";
@@ -416,15 +422,11 @@ static void runc_failure(const char *log_path, int stderr_fd, arca_err *err) {
   }
   const char *prefix = "exec failed: unable to start container process: ";
   const char *reason = strncmp(text, prefix, strlen(prefix)) == 0 ? text + strlen(prefix) : text;
-  int code = strstr(reason, "permission denied") ? 126
-             : strstr(reason, "executable file not found") || strstr(reason, "no such file")
-                 ? 127
-                 : 0;
-  exec_error(err, code, *reason ? reason : "runc exec failed");
+  exec_error(err, cmd, *reason ? reason : "runc exec failed");
 }
 
 int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_process *p,
-            bool with_stdin, rt_stdio *stdio, arca_err *err) {
+                  bool with_stdin, rt_stdio *stdio, arca_err *err) {
   lx_driver *d = lx_of(rd);
   if (lx_check_id(id, err) < 0) return -1;
   if (!lx_id_valid(exec_id)) return err_set(err, 400, "invalid exec id");
@@ -471,9 +473,9 @@ int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_p
 
   const char *argv[24];
   size_t n = 0;
-  const char *fixed[] = {d->runtime_path, "--root", d->runc_root, "--log", log_path,
-                         "--log-format", "json", "exec", "--process", spec_path, "--detach",
-                         "--pid-file", pid_path};
+  const char *fixed[] = {d->runtime_path, "--root",     d->runc_root, "--log",     log_path,
+                         "--log-format",  "json",       "exec",       "--process", spec_path,
+                         "--detach",      "--pid-file", pid_path};
   for (size_t i = 0; i < ARRAY_LEN(fixed); i++) argv[n++] = fixed[i];
   if (console_path) {
     argv[n++] = "--console-socket";
@@ -515,8 +517,10 @@ int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_p
   unlink(spec_path);
   if (console_path) unlink(console_path);
   if (rc < 0 || tag != 'P') {
-    if (tag == 'F') runc_failure(log_path, f.parent[2], err);
-    else err_set(err, 500, "exec in %s: the runtime did not start the process", id);
+    if (tag == 'F')
+      runc_failure(log_path, f.parent[2], p->args[0], err);
+    else
+      err_set(err, 500, "exec in %s: the runtime did not start the process", id);
     if (master >= 0) close(master);
     close_fds(f.parent, 3);
     kill(shim, SIGKILL);
@@ -574,17 +578,20 @@ int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_p
   return 0;
 }
 
-int lx_exec_resize(lx_driver *d, const char *id, const char *exec_id, uint16_t rows,
-                   uint16_t cols, arca_err *err) {
+int lx_exec_resize(lx_driver *d, const char *id, const char *exec_id, uint16_t rows, uint16_t cols,
+                   arca_err *err) {
   pthread_mutex_lock(&d->lock);
   lx_exec *x = d->execs;
   while (x && (strcmp(x->id, id) || strcmp(x->exec_id, exec_id))) x = x->next;
   int rc = 0;
-  if (!x) rc = err_set(err, 404, "no such exec: %s", exec_id);
-  else if (x->pty < 0) rc = err_set(err, 400, "exec %s has no terminal", exec_id);
+  if (!x)
+    rc = err_set(err, 404, "no such exec: %s", exec_id);
+  else if (x->pty < 0)
+    rc = err_set(err, 400, "exec %s has no terminal", exec_id);
   else {
     struct winsize ws = {.ws_row = rows, .ws_col = cols};
-    if (ioctl(x->pty, TIOCSWINSZ, &ws) < 0) rc = err_errno(err, 500, errno, "resize exec %s", exec_id);
+    if (ioctl(x->pty, TIOCSWINSZ, &ws) < 0)
+      rc = err_errno(err, 500, errno, "resize exec %s", exec_id);
   }
   pthread_mutex_unlock(&d->lock);
   return rc;

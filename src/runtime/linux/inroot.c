@@ -88,12 +88,12 @@ int lx_inroot_mkdir_p(int root_fd, const char *path, mode_t mode, arca_err *err)
 /* Go's syscall.Errno texts, which Docker's messages (and its exit code rules) carry. */
 static const char *go_errno_text(int e) {
   switch (e) {
-  case ENOENT: return "no such file or directory";
-  case ENOTDIR: return "not a directory";
-  case EACCES: return "permission denied";
-  case ELOOP: return "too many levels of symbolic links";
-  case ENAMETOOLONG: return "file name too long";
-  default: return NULL;
+    case ENOENT: return "no such file or directory";
+    case ENOTDIR: return "not a directory";
+    case EACCES: return "permission denied";
+    case ELOOP: return "too many levels of symbolic links";
+    case ENAMETOOLONG: return "file name too long";
+    default: return NULL;
   }
 }
 
@@ -134,8 +134,8 @@ int lx_inroot_lookpath(int root_fd, const char *name, const char *path_env, cons
     char *colon = strchr(dir, ':');
     if (colon) *colon = '\0';
     const char *d = *dir ? dir : ".";
-    autofree char *full = d[0] == '/' ? xasprintf("%s/%s", d, name)
-                                      : xasprintf("%s/%s/%s", base, d, name);
+    autofree char *full =
+        d[0] == '/' ? xasprintf("%s/%s", d, name) : xasprintf("%s/%s/%s", base, d, name);
     if (find_executable(root_fd, full) == 0) return 0;
     if (!colon) break;
     dir = colon + 1;

@@ -93,8 +93,9 @@ int lx_inroot_read(int root_fd, const char *path, size_t max, char **out);
  * A component that exists but is not a directory fails with Docker's text. */
 int lx_inroot_mkdir_p(int root_fd, const char *path, mode_t mode, arca_err *err);
 /* Go's exec.LookPath inside the root, as runc runs it: with a '/' the file itself, else each
- * directory of path_env (relative names against cwd). On failure *msg gets Go's text ("exec: \"x\": executable file not
- * found in $PATH") and the return value is 127 or 126; 0 when found. */
+ * directory of path_env (relative names against cwd). On failure *msg gets Go's text
+ * ("exec: \"x\": executable file not found in $PATH") and the return value is 127 or 126;
+ * 0 when found. */
 int lx_inroot_lookpath(int root_fd, const char *name, const char *path_env, const char *cwd,
                        char *msg, size_t n);
 
@@ -111,8 +112,8 @@ int lx_user_resolve_text(const char *spec, const char *passwd, const char *group
                          const char *const *group_add, size_t ngroup_add, lx_user *out,
                          arca_err *err);
 /* The same against <root>/etc/passwd and /etc/group, resolved inside the root. */
-int lx_user_resolve(int root_fd, const char *spec, const char *const *group_add,
-                    size_t ngroup_add, lx_user *out, arca_err *err);
+int lx_user_resolve(int root_fd, const char *spec, const char *const *group_add, size_t ngroup_add,
+                    lx_user *out, arca_err *err);
 void lx_user_free(lx_user *u);
 json_t *lx_user_json(const lx_user *u);
 
@@ -149,6 +150,10 @@ pid_t lx_init_pid(lx_driver *d, const char *id);
 /* runc delete --force, conmon gone (killed after 4 s), run files, exit file and cgroup
  * removed: the runtime forgets the sandbox; bundle, layers and netns stay. */
 void lx_runtime_cleanup(lx_driver *d, const char *id);
+/* moby's translateContainerdStartErr over err->msg: 127 (the command is not found), 126
+ * (permission denied), 127 with a hint (a mount over a file or dir), each with status 400;
+ * anything else keeps its status and exit code. */
+void lx_translate_start_error(const char *cmd, arca_err *err);
 
 /* ---- monitor.c ------------------------------------------------------------------- */
 int lx_monitor_start(lx_driver *d, arca_err *err);
@@ -158,9 +163,9 @@ int lx_exit_read(lx_driver *d, const char *id, rt_exit *out);
 
 /* ---- exec.c ---------------------------------------------------------------------- */
 int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_process *p,
-            bool with_stdin, rt_stdio *stdio, arca_err *err);
-int lx_exec_resize(lx_driver *d, const char *id, const char *exec_id, uint16_t rows,
-                   uint16_t cols, arca_err *err);
+                  bool with_stdin, rt_stdio *stdio, arca_err *err);
+int lx_exec_resize(lx_driver *d, const char *id, const char *exec_id, uint16_t rows, uint16_t cols,
+                   arca_err *err);
 /* Stops every exec waiter thread (destroy); the processes keep running. */
 void lx_execs_stop(lx_driver *d);
 

@@ -43,8 +43,10 @@ int lx_exit_read(lx_driver *d, const char *id, rt_exit *out) {
 /* Reports id's exit if it is monitored and its exit is known (or forced). */
 static void report(lx_driver *d, const char *id, const rt_exit *forced) {
   rt_exit ex;
-  if (forced) ex = *forced;
-  else if (lx_exit_read(d, id, &ex) < 0) return;
+  if (forced)
+    ex = *forced;
+  else if (lx_exit_read(d, id, &ex) < 0)
+    return;
   pthread_mutex_lock(&d->lock);
   lx_ctr *c = lx_ctr_lookup(d, id, false);
   bool mine = c && c->monitored;
@@ -59,7 +61,7 @@ static void scan(lx_driver *d) {
   pthread_mutex_lock(&d->lock);
   size_t n = 0;
   for (lx_ctr *c = d->ctrs; c; c = c->next) n += c->monitored;
-  char (*ids)[65] = n ? xcalloc(n, sizeof *ids) : NULL;
+  char(*ids)[65] = n ? xcalloc(n, sizeof *ids) : NULL;
   size_t k = 0;
   for (lx_ctr *c = d->ctrs; c && k < n; c = c->next)
     if (c->monitored) snprintf(ids[k++], sizeof ids[0], "%s", c->id);
@@ -75,11 +77,12 @@ static void scan(lx_driver *d) {
     if (alive) continue;
     char status[16];
     int known = lx_runc_state(d, ids[i], status, NULL, NULL);
-    if (known == 1 && (!strcmp(status, "running") || !strcmp(status, "paused") ||
-                       !strcmp(status, "created")))
+    if (known == 1 &&
+        (!strcmp(status, "running") || !strcmp(status, "paused") || !strcmp(status, "created")))
       continue; /* orphaned but alive: nobody can learn its exit code now */
     log_warn("container %s: conmon vanished without an exit file; reporting exit 255", ids[i]);
-    rt_exit lost = {.exit_code = 255, .finished_ns = now_ns(), .oom_killed = lx_cgroup_oom_killed(ids[i])};
+    rt_exit lost = {
+        .exit_code = 255, .finished_ns = now_ns(), .oom_killed = lx_cgroup_oom_killed(ids[i])};
     report(d, ids[i], &lost);
   }
   free(ids);
@@ -104,7 +107,8 @@ static void *monitor_main(void *arg) {
   for (;;) {
     int64_t wait_ms = (next_scan - monotonic_ns()) / 1000000;
     if (wait_ms < 0) wait_ms = 0;
-    struct pollfd p[2] = {{.fd = d->stop_fd, .events = POLLIN}, {.fd = d->inotify_fd, .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = d->stop_fd, .events = POLLIN},
+                          {.fd = d->inotify_fd, .events = POLLIN}};
     int r = poll(p, 2, (int)wait_ms);
     if (r < 0 && errno != EINTR) break;
     if (p[0].revents) break;

@@ -97,14 +97,18 @@ static int run_netavark(lx_driver *d, const char *id, const char *command, const
   if (res.exit_code != 0) {
     const char *msg = json_string_value(json_object_get(answer, "error"));
     err_set(err, 500, "netavark %s: %s", command,
-            msg ? msg : res.err && *res.err ? res.err : "failed");
+            msg                   ? msg
+            : res.err && *res.err ? res.err
+                                  : "failed");
     json_decref(answer);
     proc_result_free(&res);
     return -1;
   }
   proc_result_free(&res);
-  if (result) *result = answer ? answer : json_object();
-  else json_decref(answer);
+  if (result)
+    *result = answer ? answer : json_object();
+  else
+    json_decref(answer);
   return 0;
 }
 

@@ -76,8 +76,8 @@ static int parse_security_opts(const json_t *hc, security_opts *out, arca_err *e
   return 0;
 }
 
-static int seccomp_of(const security_opts *so, bool privileged, const json_t *caps,
-                      json_t **out, arca_err *err) {
+static int seccomp_of(const security_opts *so, bool privileged, const json_t *caps, json_t **out,
+                      arca_err *err) {
   *out = NULL;
   if (so->seccomp && !strcmp(so->seccomp, "unconfined")) return 0;
   bool custom = so->seccomp && *so->seccomp && strcmp(so->seccomp, "builtin") != 0;
@@ -98,8 +98,8 @@ static bool options_have(const json_t *opts, const char *name) {
 }
 
 static bool is_propagation(const char *o) {
-  static const char *const names[] = {"private", "rprivate", "shared", "rshared", "slave",
-                                      "rslave", "unbindable", "runbindable"};
+  static const char *const names[] = {"private", "rprivate", "shared",     "rshared",
+                                      "slave",   "rslave",   "unbindable", "runbindable"};
   for (size_t i = 0; i < ARRAY_LEN(names); i++)
     if (!strcmp(o, names[i])) return true;
   return false;
@@ -120,25 +120,30 @@ static int user_mounts(const rt_sandbox_spec *spec, const json_t *hc, bool reado
   for (size_t i = 0; i < spec->nmounts; i++) {
     const rt_mount *m = &spec->mounts[i];
     if (!m->destination || m->destination[0] != '/')
-      return err_set(err, 400, "invalid mount destination: %s", m->destination ? m->destination : "");
+      return err_set(err, 400, "invalid mount destination: %s",
+                     m->destination ? m->destination : "");
     json_t *opts = json_array();
-    for (size_t k = 0; k < m->noptions; k++) json_array_append_new(opts, json_string(m->options[k]));
+    for (size_t k = 0; k < m->noptions; k++)
+      json_array_append_new(opts, json_string(m->options[k]));
     if (m->type && !strcmp(m->type, "tmpfs")) {
       strbuf data;
       sb_init(&data);
-      for (size_t k = 0; k < m->noptions; k++) sb_printf(&data, "%s%s", k ? "," : "", m->options[k]);
+      for (size_t k = 0; k < m->noptions; k++)
+        sb_printf(&data, "%s%s", k ? "," : "", m->options[k]);
       json_t *merged = NULL;
       int rc = lx_spec_tmpfs_options(data.buf ? data.buf : "", &merged, err);
       sb_free(&data);
       json_decref(opts);
       if (rc < 0) return -1;
-      json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination,
-                                              "type", "tmpfs", "source", "tmpfs", "options", merged));
+      json_array_append_new(
+          mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination, "type", "tmpfs",
+                            "source", "tmpfs", "options", merged));
       continue;
     }
     if (!m->source) {
       json_decref(opts);
-      return err_set(err, 400, "invalid mount config: bind mount %s without a source", m->destination);
+      return err_set(err, 400, "invalid mount config: bind mount %s without a source",
+                     m->destination);
     }
     if (!options_have(opts, "bind") && !options_have(opts, "rbind"))
       json_array_insert_new(opts, 0, json_string("rbind"));
@@ -148,13 +153,15 @@ static int user_mounts(const rt_sandbox_spec *spec, const json_t *hc, bool reado
     json_array_foreach(opts, k, o) {
       if (is_propagation(json_string_value(o))) prop = json_string_value(o);
     }
-    if (!prop) json_array_append_new(opts, json_string("rprivate"));
-    else if (!strcmp(prop, "shared") || !strcmp(prop, "rshared")) *propagation = "shared";
+    if (!prop)
+      json_array_append_new(opts, json_string("rprivate"));
+    else if (!strcmp(prop, "shared") || !strcmp(prop, "rshared"))
+      *propagation = "shared";
     else if ((!strcmp(prop, "slave") || !strcmp(prop, "rslave")) && strcmp(*propagation, "shared"))
       *propagation = "rslave";
-    json_array_append_new(extra, json_pack("{s:s, s:s, s:b}", "destination", m->destination,
-                                           "source", m->source, "readonly",
-                                           options_have(opts, "ro")));
+    json_array_append_new(
+        extra, json_pack("{s:s, s:s, s:b}", "destination", m->destination, "source", m->source,
+                         "readonly", options_have(opts, "ro")));
     json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination,
                                             "type", "bind", "source", m->source, "options", opts));
   }
@@ -180,15 +187,16 @@ static int user_mounts(const rt_sandbox_spec *spec, const json_t *hc, bool reado
     bool taken = false;
     size_t k;
     json_t *m;
-    json_array_foreach(mounts, k, m) taken |= !strcmp(str_of(m, "destination"), files[f].destination);
+    json_array_foreach(mounts, k, m) taken |=
+        !strcmp(str_of(m, "destination"), files[f].destination);
     if (taken) continue;
     json_t *opts = readonly_root ? json_pack("[s,s,s]", "rbind", "ro", "rprivate")
                                  : json_pack("[s,s]", "rbind", "rprivate");
     json_array_append_new(extra, json_pack("{s:s, s:s, s:b}", "destination", files[f].destination,
                                            "source", files[f].source, "readonly", readonly_root));
-    json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination",
-                                            files[f].destination, "type", "bind", "source",
-                                            files[f].source, "options", opts));
+    json_array_append_new(
+        mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", files[f].destination, "type",
+                          "bind", "source", files[f].source, "options", opts));
   }
 
   /* Stable sort by depth. */
@@ -225,9 +233,9 @@ static json_t *all_mounts(json_t *defaults, json_t *users, const char *ipc_mode,
     if (!strcmp(dest, "/dev/shm")) {
       if (!strcmp(ipc_mode, "none")) continue;
       if (shm_source) {
-        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
-                                                "/dev/shm", "type", "bind", "source", shm_source,
-                                                "options", "rbind", "rprivate"));
+        json_array_append_new(
+            mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", "/dev/shm", "type", "bind",
+                              "source", shm_source, "options", "rbind", "rprivate"));
         continue;
       }
     }
@@ -245,7 +253,8 @@ static json_t *all_mounts(json_t *defaults, json_t *users, const char *ipc_mode,
 /* ---- namespaces and sysctls ------------------------------------------------------ */
 
 static json_t *ns(const char *type, const char *path) {
-  return path ? json_pack("{s:s, s:s}", "type", type, "path", path) : json_pack("{s:s}", "type", type);
+  return path ? json_pack("{s:s, s:s}", "type", type, "path", path)
+              : json_pack("{s:s}", "type", type);
 }
 
 static bool sysctl_exists(const char *name) {
@@ -293,7 +302,8 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
 
   /* process */
   json_t *args = strings_json(p->args, p->nargs);
-  autojson json_t *default_mounts = oci_default_mounts(privileged, json_integer_value(json_object_get(hc, "ShmSize")));
+  autojson json_t *default_mounts =
+      oci_default_mounts(privileged, json_integer_value(json_object_get(hc, "ShmSize")));
   json_t *init = json_object_get(hc, "Init");
   if (json_is_true(init) && own_pid_ns) {
     if (!d->init_path || !*d->init_path) {
@@ -302,28 +312,29 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
     }
     json_array_insert_new(args, 0, json_string("--"));
     json_array_insert_new(args, 0, json_string(INIT_PATH_IN_CONTAINER));
-    json_array_append_new(default_mounts,
-                          json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", INIT_PATH_IN_CONTAINER,
-                                    "type", "bind", "source", d->init_path, "options", "bind", "ro"));
+    json_array_append_new(
+        default_mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", INIT_PATH_IN_CONTAINER,
+                                  "type", "bind", "source", d->init_path, "options", "bind", "ro"));
   }
   json_t *rlimits = NULL;
   if (lx_spec_rlimits(hc, &rlimits, err) < 0) {
     json_decref(args);
     return -1;
   }
-  json_t *process = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:o, s:b, s:I}", "terminal",
-                              p->terminal, "user", "uid", 0, "gid", 0, "args", args, "env",
-                              strings_json(p->env, p->nenv), "cwd", p->cwd && *p->cwd ? p->cwd : "/",
-                              "capabilities", oci_process_capabilities(caps), "rlimits", rlimits,
-                              "noNewPrivileges", so.no_new_privileges, "oomScoreAdj",
-                              (json_int_t)json_integer_value(json_object_get(hc, "OomScoreAdj")));
+  json_t *process = json_pack(
+      "{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:o, s:b, s:I}", "terminal", p->terminal, "user",
+      "uid", 0, "gid", 0, "args", args, "env", strings_json(p->env, p->nenv), "cwd",
+      p->cwd && *p->cwd ? p->cwd : "/", "capabilities", oci_process_capabilities(caps), "rlimits",
+      rlimits, "noNewPrivileges", so.no_new_privileges, "oomScoreAdj",
+      (json_int_t)json_integer_value(json_object_get(hc, "OomScoreAdj")));
   if (p->terminal && (p->rows || p->cols))
     json_object_set_new(process, "consoleSize",
                         json_pack("{s:i, s:i}", "height", p->rows, "width", p->cols));
   autojson json_t *config = json_pack("{s:s, s:o}", "ociVersion", "1.0.2", "process", process);
 
   autofree char *rootfs = lx_rootfs_dir(d->data_root, spec->id);
-  json_object_set_new(config, "root", json_pack("{s:s, s:b}", "path", rootfs, "readonly", readonly_root));
+  json_object_set_new(config, "root",
+                      json_pack("{s:s, s:b}", "path", rootfs, "readonly", readonly_root));
   bool own_uts = strcmp(str_of(hc, "UTSMode"), "host") != 0;
   if (own_uts && spec->hostname && *spec->hostname)
     json_object_set_new(config, "hostname", json_string(spec->hostname));
@@ -337,15 +348,18 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
    * "container:<id>" IPC modes of other containers bind too. */
   bool ipc_container = has_prefix_mode(ipc_mode, "container:");
   bool shareable = !*ipc_mode || !strcmp(ipc_mode, "shareable");
-  if (ipc_container && !spec->ipc_container) return err_set(err, 400, "invalid IPC mode: %s", ipc_mode);
+  if (ipc_container && !spec->ipc_container)
+    return err_set(err, 400, "invalid IPC mode: %s", ipc_mode);
   if (!shareable && !ipc_container && strcmp(ipc_mode, "host") && strcmp(ipc_mode, "private") &&
       strcmp(ipc_mode, "none"))
     return err_set(err, 400, "invalid IPC mode: %s", ipc_mode);
   autofree char *shm_source = NULL;
-  if (shareable) shm_source = lx_shm_dir(d->data_root, spec->id);
+  if (shareable)
+    shm_source = lx_shm_dir(d->data_root, spec->id);
   else if (ipc_container && lx_id_valid(spec->ipc_container))
     shm_source = lx_shm_dir(d->data_root, spec->ipc_container);
-  else if (!strcmp(ipc_mode, "host")) shm_source = xstrdup("/dev/shm");
+  else if (!strcmp(ipc_mode, "host"))
+    shm_source = xstrdup("/dev/shm");
   json_object_set_new(config, "mounts",
                       all_mounts(default_mounts, users, ipc_mode, shm_source, readonly_root));
 
@@ -356,20 +370,25 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
   json_array_append_new(namespaces, ns("mount", NULL));
   autofree char *netns = lx_netns_path(d->exec_root, spec->id);
   const char *net_container = NULL;
-  if (!strcmp(network, "sandbox")) json_array_append_new(namespaces, ns("network", netns));
-  else if (!strcmp(network, "none")) json_array_append_new(namespaces, ns("network", NULL));
-  else if (has_prefix_mode(network, "container:")) net_container = network + 10;
+  if (!strcmp(network, "sandbox"))
+    json_array_append_new(namespaces, ns("network", netns));
+  else if (!strcmp(network, "none"))
+    json_array_append_new(namespaces, ns("network", NULL));
+  else if (has_prefix_mode(network, "container:"))
+    net_container = network + 10;
   else if (strcmp(network, "host")) {
     json_decref(namespaces);
     return err_set(err, 400, "invalid network mode: %s", network);
   }
   if (own_uts) json_array_append_new(namespaces, ns("uts", NULL));
-  if (own_pid_ns) json_array_append_new(namespaces, ns("pid", NULL));
+  if (own_pid_ns)
+    json_array_append_new(namespaces, ns("pid", NULL));
   else if (has_prefix_mode(pid_mode, "container:") && !spec->pid_container) {
     json_decref(namespaces);
     return err_set(err, 400, "invalid PID mode: %s", pid_mode);
   }
-  if (strcmp(ipc_mode, "host") && !ipc_container) json_array_append_new(namespaces, ns("ipc", NULL));
+  if (strcmp(ipc_mode, "host") && !ipc_container)
+    json_array_append_new(namespaces, ns("ipc", NULL));
   const char *cgroupns = str_of(hc, "CgroupnsMode");
   if (!strcmp(cgroupns, "private") || (!*cgroupns && d->cgroup_v2))
     json_array_append_new(namespaces, ns("cgroup", NULL));
@@ -412,11 +431,12 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
 
   json_t *masked = json_object_get(hc, "MaskedPaths");
   json_t *ro_paths = json_object_get(hc, "ReadonlyPaths");
-  json_object_set_new(linux_obj, "maskedPaths",
-                      json_is_array(masked) ? json_deep_copy(masked) : oci_masked_paths(privileged));
-  json_object_set_new(linux_obj, "readonlyPaths", json_is_array(ro_paths)
-                                                      ? json_deep_copy(ro_paths)
-                                                      : oci_readonly_paths(privileged));
+  json_object_set_new(
+      linux_obj, "maskedPaths",
+      json_is_array(masked) ? json_deep_copy(masked) : oci_masked_paths(privileged));
+  json_object_set_new(
+      linux_obj, "readonlyPaths",
+      json_is_array(ro_paths) ? json_deep_copy(ro_paths) : oci_readonly_paths(privileged));
   json_t *seccomp = NULL;
   if (seccomp_of(&so, privileged, caps, &seccomp, err) < 0) return -1;
   if (seccomp) json_object_set_new(linux_obj, "seccomp", seccomp);
@@ -429,7 +449,8 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
 
   /* start inputs */
   json_t *layers = json_array();
-  for (size_t i = 0; i < spec->nlayers; i++) json_array_append_new(layers, json_string(spec->layers[i]));
+  for (size_t i = 0; i < spec->nlayers; i++)
+    json_array_append_new(layers, json_string(spec->layers[i]));
   json_t *groups = json_array();
   for (size_t i = 0; i < p->nextra_groups; i++)
     json_array_append_new(groups, json_string(p->extra_groups[i]));
@@ -448,7 +469,8 @@ int lx_spec_build(lx_driver *d, const rt_sandbox_spec *spec, json_t **config_out
   json_array_foreach(users, k, um) user_shm |= !strcmp(str_of(um, "destination"), "/dev/shm");
   if (shareable && !user_shm) {
     int64_t shm_size = json_integer_value(json_object_get(hc, "ShmSize"));
-    json_object_set_new(inputs, "shm_size", json_integer(shm_size > 0 ? shm_size : OCI_DEFAULT_SHM_SIZE));
+    json_object_set_new(inputs, "shm_size",
+                        json_integer(shm_size > 0 ? shm_size : OCI_DEFAULT_SHM_SIZE));
   }
   if (!own_pid_ns && spec->pid_container)
     json_object_set_new(inputs, "pid_container", json_string(spec->pid_container));

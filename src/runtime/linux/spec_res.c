@@ -54,8 +54,10 @@ static int cpu_of(const json_t *hc, json_t **out, arca_err *err) {
   if (shares < 0) return err_set(err, 400, "shares: invalid argument");
   json_t *cpu = json_object();
   if (shares > 0) json_object_set_new(cpu, "shares", json_integer(shares));
-  if (*str_of(hc, "CpusetCpus")) json_object_set_new(cpu, "cpus", json_string(str_of(hc, "CpusetCpus")));
-  if (*str_of(hc, "CpusetMems")) json_object_set_new(cpu, "mems", json_string(str_of(hc, "CpusetMems")));
+  if (*str_of(hc, "CpusetCpus"))
+    json_object_set_new(cpu, "cpus", json_string(str_of(hc, "CpusetCpus")));
+  if (*str_of(hc, "CpusetMems"))
+    json_object_set_new(cpu, "mems", json_string(str_of(hc, "CpusetMems")));
   int64_t nano = int_of(hc, "NanoCpus");
   if (nano > 0) {
     const int64_t period = 100000; /* 100ms in µs, as Docker */
@@ -75,8 +77,8 @@ static int cpu_of(const json_t *hc, json_t **out, arca_err *err) {
 }
 
 /* [{Path, Weight|Rate}] → [{major, minor, weight|rate}] from the device node's numbers. */
-static int block_devices(const json_t *list, const char *in_key, const char *out_key,
-                         json_t **out, arca_err *err) {
+static int block_devices(const json_t *list, const char *in_key, const char *out_key, json_t **out,
+                         arca_err *err) {
   autojson json_t *devices = json_array();
   size_t i;
   json_t *entry;
@@ -84,10 +86,10 @@ static int block_devices(const json_t *list, const char *in_key, const char *out
     const char *path = str_of(entry, "Path");
     struct stat st;
     if (stat(path, &st) < 0) return err_errno(err, 400, errno, "stat %s", path);
-    json_array_append_new(devices, json_pack("{s:I, s:I, s:I}", "major",
-                                             (json_int_t)major(st.st_rdev), "minor",
-                                             (json_int_t)minor(st.st_rdev), out_key,
-                                             (json_int_t)int_of(entry, in_key)));
+    json_array_append_new(
+        devices,
+        json_pack("{s:I, s:I, s:I}", "major", (json_int_t)major(st.st_rdev), "minor",
+                  (json_int_t)minor(st.st_rdev), out_key, (json_int_t)int_of(entry, in_key)));
   }
   *out = json_array_size(devices) ? steal_ptr(devices) : NULL;
   return 0;
@@ -129,7 +131,8 @@ int lx_spec_resources(const json_t *hc, json_t **out, arca_err *err) {
   if (json_is_integer(pids)) {
     int64_t limit = json_integer_value(pids);
     /* 0 and negative values mean "unlimited", which runc spells -1. */
-    json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)(limit > 0 ? limit : -1)));
+    json_object_set_new(res, "pids",
+                        json_pack("{s:I}", "limit", (json_int_t)(limit > 0 ? limit : -1)));
   }
   *out = steal_ptr(res);
   return 0;
@@ -184,14 +187,14 @@ static int device_at(const char *host_path, const char *ctr_path, const char *pe
   if (lstat(host_path, &st) < 0) return -errno;
   if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return -ENODEV;
   const char *type = S_ISCHR(st.st_mode) ? "c" : "b";
-  json_array_append_new(
-      devices, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", ctr_path, "type", type,
-                         "major", (json_int_t)major(st.st_rdev), "minor",
-                         (json_int_t)minor(st.st_rdev), "fileMode", (json_int_t)(st.st_mode & 07777),
-                         "uid", (json_int_t)st.st_uid, "gid", (json_int_t)st.st_gid));
+  json_array_append_new(devices, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", ctr_path,
+                                           "type", type, "major", (json_int_t)major(st.st_rdev),
+                                           "minor", (json_int_t)minor(st.st_rdev), "fileMode",
+                                           (json_int_t)(st.st_mode & 07777), "uid",
+                                           (json_int_t)st.st_uid, "gid", (json_int_t)st.st_gid));
   if (rules)
-    json_array_append_new(rules, device_rule(true, type, major(st.st_rdev), minor(st.st_rdev),
-                                             perms));
+    json_array_append_new(rules,
+                          device_rule(true, type, major(st.st_rdev), minor(st.st_rdev), perms));
   return 0;
 }
 
@@ -207,14 +210,16 @@ static void devices_under(const char *host_dir, const char *ctr_dir, const char 
     autofree char *ctr = xasprintf("%s/%s", ctr_dir, de->d_name);
     struct stat st;
     if (lstat(host, &st) < 0) continue;
-    if (S_ISDIR(st.st_mode)) devices_under(host, ctr, perms, devices, rules);
-    else device_at(host, ctr, perms, devices, rules);
+    if (S_ISDIR(st.st_mode))
+      devices_under(host, ctr, perms, devices, rules);
+    else
+      device_at(host, ctr, perms, devices, rules);
   }
   closedir(dir);
 }
 
-static int devices_from_path(const char *host, const char *ctr, const char *perms,
-                             json_t *devices, json_t *rules, arca_err *err) {
+static int devices_from_path(const char *host, const char *ctr, const char *perms, json_t *devices,
+                             json_t *rules, arca_err *err) {
   autofree char *resolved = realpath(host, NULL);
   const char *path = resolved ? resolved : host;
   int rc = device_at(path, ctr, perms, devices, rules);
@@ -222,11 +227,13 @@ static int devices_from_path(const char *host, const char *ctr, const char *perm
   if (rc == -ENODEV) {
     struct stat st;
     size_t before = json_array_size(devices);
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) devices_under(path, ctr, perms, devices, rules);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      devices_under(path, ctr, perms, devices, rules);
     if (json_array_size(devices) > before) return 0;
   }
-  return err_set(err, 400, "error gathering device information while adding custom device \"%s\": %s",
-                 host, rc == -ENODEV ? "not a device node" : strerror(-rc));
+  return err_set(err, 400,
+                 "error gathering device information while adding custom device \"%s\": %s", host,
+                 rc == -ENODEV ? "not a device node" : strerror(-rc));
 }
 
 int lx_spec_devices(const json_t *hc, bool privileged, json_t *devices, json_t *rules,
@@ -266,8 +273,9 @@ int lx_spec_rlimits(const json_t *hc, json_t **out, arca_err *err) {
     const char *name = str_of(ul, "Name");
     autofree char *type = xasprintf("RLIMIT_%s", name);
     for (char *p = type; *p; p++) *p = (char)toupper((unsigned char)*p);
-    json_t *entry = json_pack("{s:s, s:I, s:I}", "type", type, "hard",
-                              (json_int_t)int_of(ul, "Hard"), "soft", (json_int_t)int_of(ul, "Soft"));
+    json_t *entry =
+        json_pack("{s:s, s:I, s:I}", "type", type, "hard", (json_int_t)int_of(ul, "Hard"), "soft",
+                  (json_int_t)int_of(ul, "Soft"));
     size_t k;
     json_t *old;
     bool replaced = false;
@@ -294,14 +302,22 @@ static int tmpfs_flag_key(const char *opt) {
     const char *name;
     int key;
   } flags[] = {
-      {"ro", 1},          {"rw", 1},          {"suid", 2},          {"nosuid", 2},
-      {"dev", 3},         {"nodev", 3},       {"exec", 4},          {"noexec", 4},
-      {"sync", 5},        {"async", 5},       {"dirsync", 6},       {"remount", 7},
-      {"mand", 8},        {"nomand", 8},      {"atime", 9},         {"noatime", 9},
-      {"diratime", 10},   {"nodiratime", 10}, {"relatime", 11},     {"norelatime", 11},
-      {"strictatime", 12}, {"nostrictatime", 12}, {"bind", -1},     {"rbind", -1},
-      {"unbindable", -1}, {"runbindable", -1}, {"private", -1},     {"rprivate", -1},
-      {"shared", -1},     {"rshared", -1},    {"slave", -1},        {"rslave", -1},
+      {"ro", 1},           {"rw", 1},
+      {"suid", 2},         {"nosuid", 2},
+      {"dev", 3},          {"nodev", 3},
+      {"exec", 4},         {"noexec", 4},
+      {"sync", 5},         {"async", 5},
+      {"dirsync", 6},      {"remount", 7},
+      {"mand", 8},         {"nomand", 8},
+      {"atime", 9},        {"noatime", 9},
+      {"diratime", 10},    {"nodiratime", 10},
+      {"relatime", 11},    {"norelatime", 11},
+      {"strictatime", 12}, {"nostrictatime", 12},
+      {"bind", -1},        {"rbind", -1},
+      {"unbindable", -1},  {"runbindable", -1},
+      {"private", -1},     {"rprivate", -1},
+      {"shared", -1},      {"rshared", -1},
+      {"slave", -1},       {"rslave", -1},
   };
   for (size_t i = 0; i < ARRAY_LEN(flags); i++)
     if (!strcmp(flags[i].name, opt)) return flags[i].key;
@@ -332,8 +348,8 @@ int lx_spec_tmpfs_options(const char *data, json_t **out, arca_err *err) {
       snprintf(key, sizeof key, "flag:%d", flag);
     } else {
       const char *eq = strchr(opt, '=');
-      static const char *const data_keys[] = {"", "size", "mode", "uid", "gid", "nr_inodes",
-                                              "nr_blocks", "mpol"};
+      static const char *const data_keys[] = {"",    "size",      "mode",      "uid",
+                                              "gid", "nr_inodes", "nr_blocks", "mpol"};
       size_t klen = eq ? (size_t)(eq - opt) : strlen(opt);
       bool valid = false;
       for (size_t k = 0; eq && k < ARRAY_LEN(data_keys); k++)

@@ -155,7 +155,8 @@ static int resolve_user(lx_driver *d, const char *id, json_t *config, const json
   if (json_is_true(json_object_get(inputs, "home"))) {
     json_t *env = json_object_get(process, "env");
     for (size_t i = json_array_size(env); i > 0; i--)
-      if (!strncmp(json_string_value(json_array_get(env, i - 1)), "HOME=", 5)) json_array_remove(env, i - 1);
+      if (!strncmp(json_string_value(json_array_get(env, i - 1)), "HOME=", 5))
+        json_array_remove(env, i - 1);
     json_array_append_new(env, json_sprintf("HOME=%s", user.home));
   }
   lx_user_free(&user);
@@ -189,8 +190,11 @@ static void wait_conmon_gone(lx_driver *d, const char *id) {
 /* Undoes a start that failed after conmon was launched (or what a crashed daemon left):
  * nothing may be left that would stop the container from being started again or removed. */
 void lx_runtime_cleanup(lx_driver *d, const char *id) {
-  const char *del[] = {"delete", "--force", id, NULL};
-  lx_runc(d, del, NULL, 0, NULL, NULL);
+  autofree char *state_dir = xasprintf("%s/%s", d->runc_root, id);
+  if (access(state_dir, F_OK) == 0) {
+    const char *del[] = {"delete", "--force", id, NULL};
+    lx_runc(d, del, NULL, 0, NULL, NULL);
+  }
   wait_conmon_gone(d, id);
   remove_run_state(d, id);
   lx_cgroup_remove(id);
@@ -201,8 +205,8 @@ static void start_cleanup(lx_driver *d, const char *id) {
   lx_attach_end_pending(d, id);
 }
 
-static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int sync_w,
-                        int start_r, int stderr_w, pid_t *pid, arca_err *err) {
+static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int sync_w, int start_r,
+                        int stderr_w, pid_t *pid, arca_err *err) {
   autofree char *run_dir = lx_run_dir(d->exec_root, id);
   autofree char *bundle = lx_bundle_dir(d->data_root, id);
   autofree char *pidfile = xasprintf("%s/pid", run_dir);
@@ -212,11 +216,34 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
   autofree char *root_arg = xasprintf("--root=%s", d->runc_root);
   const char *argv[48];
   size_t n = 0;
-  const char *fixed[] = {d->conmon_path, "--api-version", "1", "-c", id, "-u", "attach", "-r",
-                         d->runtime_path, "-b", bundle, "-p", pidfile, "-n", id,
-                         "--exit-dir", d->exits_dir, "--persist-dir", run_dir,
-                         "--socket-dir-path", run_dir, "-l", log_arg, "--conmon-pidfile",
-                         conmon_pidfile, "--runtime-arg", root_arg, "--runtime-arg",
+  const char *fixed[] = {d->conmon_path,
+                         "--api-version",
+                         "1",
+                         "-c",
+                         id,
+                         "-u",
+                         "attach",
+                         "-r",
+                         d->runtime_path,
+                         "-b",
+                         bundle,
+                         "-p",
+                         pidfile,
+                         "-n",
+                         id,
+                         "--exit-dir",
+                         d->exits_dir,
+                         "--persist-dir",
+                         run_dir,
+                         "--socket-dir-path",
+                         run_dir,
+                         "-l",
+                         log_arg,
+                         "--conmon-pidfile",
+                         conmon_pidfile,
+                         "--runtime-arg",
+                         root_arg,
+                         "--runtime-arg",
                          "--log-format=json"};
   for (size_t i = 0; i < ARRAY_LEN(fixed); i++) argv[n++] = fixed[i];
   bool tty = json_is_true(json_object_get(inputs, "tty"));
@@ -225,7 +252,8 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
     argv[n++] = "-i";
     /* Docker closes the container's stdin when the attached client does only for
      * StdinOnce without a TTY. */
-    if (!json_is_true(json_object_get(inputs, "stdin_once")) || tty) argv[n++] = "--leave-stdin-open";
+    if (!json_is_true(json_object_get(inputs, "stdin_once")) || tty)
+      argv[n++] = "--leave-stdin-open";
   }
   argv[n] = NULL;
 
@@ -234,7 +262,8 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
   char **envp = xcalloc(nenv + 3, sizeof *envp);
   size_t k = 0;
   for (size_t i = 0; i < nenv; i++)
-    if (strncmp(environ[i], "_OCI_", 5) && strncmp(environ[i], "NOTIFY_SOCKET=", 14)) envp[k++] = environ[i];
+    if (strncmp(environ[i], "_OCI_", 5) && strncmp(environ[i], "NOTIFY_SOCKET=", 14))
+      envp[k++] = environ[i];
   envp[k++] = "_OCI_SYNCPIPE=3";
   envp[k++] = "_OCI_STARTPIPE=4";
 
@@ -254,7 +283,8 @@ static int spawn_conmon(lx_driver *d, const char *id, const json_t *inputs, int 
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   int rc = posix_spawn(pid, d->conmon_path, &fa, &attr, (char *const *)argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -290,15 +320,7 @@ static int read_sync(int fd, json_t **out, arca_err *err) {
   return 0;
 }
 
-/* Docker's texts and exit codes for a runtime that could not create the container
- * (daemon/start.go translateContainerdStartErr). */
-static int create_error(const char *message, const char *cmd, arca_err *err) {
-  char text[ARCA_ERR_MSG_MAX - 160];
-  lx_runc_error_text(message, text, sizeof text);
-  err_set(err, 500,
-          "failed to create task for container: failed to create shim task: OCI runtime create "
-          "failed: %s: unknown",
-          *text ? text : "container create failed");
+void lx_translate_start_error(const char *cmd, arca_err *err) {
   autofree char *lower = xstrdup(err->msg);
   for (char *p = lower; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
   autofree char *lower_cmd = xstrdup(cmd ? cmd : "");
@@ -321,6 +343,17 @@ static int create_error(const char *message, const char *cmd, arca_err *err) {
     err->exit_code = 127;
     err->status = 400;
   }
+}
+
+/* A runtime that could not create the container, in Docker's words. */
+static int create_error(const char *message, const char *cmd, arca_err *err) {
+  char text[ARCA_ERR_MSG_MAX - 400];
+  lx_runc_error_text(message, text, sizeof text);
+  err_set(err, 500,
+          "failed to create task for container: failed to create shim task: OCI runtime create "
+          "failed: %s: unknown",
+          *text ? text : "container create failed");
+  lx_translate_start_error(cmd, err);
   return -1;
 }
 
@@ -375,7 +408,8 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
   close(sync_pipe[1]);
   close(start_pipe[0]);
   close(err_pipe[1]);
-  if (rc == 0 && write(start_pipe[1], "", 1) != 1) log_warn("conmon start pipe: %s", strerror(errno));
+  if (rc == 0 && write(start_pipe[1], "", 1) != 1)
+    log_warn("conmon start pipe: %s", strerror(errno));
   close(start_pipe[1]);
   if (rc < 0) return -1;
 
@@ -386,7 +420,8 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
   ssize_t got = read(err_r, stderr_text, sizeof stderr_text - 1);
   if (got > 0) stderr_text[got] = '\0';
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return err_set(err, 500, "conmon failed: %s", *stderr_text ? stderr_text : "exited with an error");
+    return err_set(err, 500, "conmon failed: %s",
+                   *stderr_text ? stderr_text : "exited with an error");
 
   autojson json_t *sync = NULL;
   if (read_sync(sync_r, &sync, err) < 0) return -1;
@@ -402,6 +437,11 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
 }
 
 int lx_start(lx_driver *d, const char *id, arca_err *err) {
+  /* An exit of an earlier run that was never reported must not pass for this one's. */
+  pthread_mutex_lock(&d->lock);
+  lx_ctr *c = lx_ctr_lookup(d, id, false);
+  if (c) c->monitored = false;
+  pthread_mutex_unlock(&d->lock);
   autojson json_t *inputs = NULL;
   if (prepare_start(d, id, &inputs, err) < 0) {
     lx_attach_end_pending(d, id);
@@ -413,7 +453,7 @@ int lx_start(lx_driver *d, const char *id, arca_err *err) {
   }
   pid_t conmon_pid = lx_conmon_alive(d, id);
   pthread_mutex_lock(&d->lock);
-  lx_ctr *c = lx_ctr_lookup(d, id, true);
+  c = lx_ctr_lookup(d, id, true);
   c->conmon_pid = conmon_pid;
   /* Watched before the process runs, so that an instant exit is seen. */
   c->monitored = true;

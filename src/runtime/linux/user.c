@@ -26,8 +26,10 @@ static int go_atoi(const char *s, size_t n, long long *out) {
   bool overflow = false;
   for (; i < n; i++) {
     if (s[i] < '0' || s[i] > '9') return 1;
-    if (v > (ULLONG_MAX - 9) / 10) overflow = true;
-    else v = v * 10 + (unsigned long long)(s[i] - '0');
+    if (v > (ULLONG_MAX - 9) / 10)
+      overflow = true;
+    else
+      v = v * 10 + (unsigned long long)(s[i] - '0');
   }
   if (overflow || v > (unsigned long long)LLONG_MAX + (neg ? 1 : 0)) {
     *out = neg ? LLONG_MIN : LLONG_MAX;
@@ -88,8 +90,7 @@ static char *next_line(line_iter *it) {
     } else {
       it->next = NULL;
     }
-    while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\v' || *line == '\f')
-      line++;
+    while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\v' || *line == '\f') line++;
     size_t len = strlen(line);
     while (len > 0 && strchr(" \t\r\v\f", line[len - 1])) line[--len] = '\0';
     if (len == 0 || (it->skip_comments && line[0] == '#')) continue;
@@ -161,8 +162,8 @@ static char *home_of_uid(const char *passwd, long long uid) {
   return home ? home : xstrdup("/");
 }
 
-static int additional_groups(const char *group, const char *const *group_add, size_t n,
-                             lx_user *u, arca_err *err) {
+static int additional_groups(const char *group, const char *const *group_add, size_t n, lx_user *u,
+                             arca_err *err) {
   size_t first = u->ngids;
   for (size_t i = 0; i < n; i++) {
     bool numeric;
@@ -218,8 +219,9 @@ int lx_user_resolve_text(const char *spec, const char *passwd, const char *group
     for (char *line; !matched_name && (line = next_line(&it));) {
       passwd_entry e;
       parse_passwd_line(line, &e);
-      bool match = !*user_arg ? e.uid == 0 : is_uid ? e.uid == uid_arg
-                                                     : strcmp(e.name, user_arg) == 0;
+      bool match = !*user_arg ? e.uid == 0
+                   : is_uid   ? e.uid == uid_arg
+                              : strcmp(e.name, user_arg) == 0;
       if (!match) continue;
       matched_name = xstrdup(e.name);
       uid = e.uid;
@@ -279,8 +281,8 @@ int lx_user_resolve_text(const char *spec, const char *passwd, const char *group
   return 0;
 }
 
-int lx_user_resolve(int root_fd, const char *spec, const char *const *group_add,
-                    size_t ngroup_add, lx_user *out, arca_err *err) {
+int lx_user_resolve(int root_fd, const char *spec, const char *const *group_add, size_t ngroup_add,
+                    lx_user *out, arca_err *err) {
   autofree char *passwd = NULL;
   autofree char *group = NULL;
   if (lx_inroot_read(root_fd, "/etc/passwd", 16u << 20, &passwd) < 0) passwd = NULL;
