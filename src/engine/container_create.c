@@ -220,14 +220,19 @@ static void new_id(char out[65]) {
 }
 
 static host_limits limits_of(engine *e) {
-  host_limits h = {.ncpu = e->host.ncpu, .mem_total = e->host.mem_total, .cgroup_version = e->host.cgroup_version,
-                   .memory = e->host.memory_limit, .swap = e->host.swap_limit, .cpu_cfs = e->host.cpu_cfs_quota,
-                   .cpu_shares = e->host.cpu_shares, .cpuset = e->host.cpuset, .pids = e->host.pids_limit,
-                   .blkio = true};
+  static const char *const runtimes[] = {"runc", "crun", NULL};
+  host_limits h;
+  host_limits_from_host_info(&h, &e->host);
+  h.default_runtime = e->cfg.runtime;
+  h.runtimes = runtimes;
+  h.daemon_root = e->cfg.data_root;
   return h;
 }
 
 host_limits container_host_limits(engine *e) { return limits_of(e); }
+
+static int create_from_spec(engine *e, container_create_spec *spec, const char *name, const char *platform,
+                            char id_out[65], arca_err *err);
 
 int container_create(engine *e, const json_t *body, const char *name, const char *platform, int api_minor,
                      char id_out[65], json_t **warnings, arca_err *err) {
@@ -236,9 +241,18 @@ int container_create(engine *e, const json_t *body, const char *name, const char
   if (name && *name && !names_valid(name))
     return err_set(err, 400, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
   host_limits hl = limits_of(e);
-  if (container_config_validate(body, &hl, api_minor, err) < 0) return -1;
+  container_create_spec spec = {0};
+  if (container_create_prepare(body, &hl, api_minor, &spec, err) < 0) return -1;
+  json_decref(*warnings);
+  *warnings = json_incref(spec.warnings);
+  int rc = create_from_spec(e, &spec, name, platform, id_out, err);
+  container_create_spec_free(&spec);
+  return rc;
+}
 
-  const char *image_name = json_string_value(json_object_get(body, "Image"));
+static int create_from_spec(engine *e, container_create_spec *spec, const char *name, const char *platform,
+                            char id_out[65], arca_err *err) {
+  const char *image_name = json_string_value(json_object_get(spec->config, "Image"));
   if (!image_name || !*image_name) return err_set(err, 400, "No image specified: an image is required to create a container");
   char image_id[DIGEST_STR_SIZE];
   if (image_resolve(e, image_name, image_id, err) < 0) return -1;
@@ -267,14 +281,9 @@ int container_create(engine *e, const json_t *body, const char *name, const char
   c->created_ns = now_ns();
   c->state = CS_CREATED;
 
-  /* Config: everything of the body but HostConfig and NetworkingConfig */
-  c->config = json_deep_copy(body);
-  json_object_del(c->config, "HostConfig");
-  json_object_del(c->config, "NetworkingConfig");
-  json_t *hc = json_object_get(body, "HostConfig");
-  c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
-  json_t *nc = json_object_get(body, "NetworkingConfig");
-  c->networking = json_is_object(nc) ? json_deep_copy(nc) : NULL;
+  c->config = json_deep_copy(spec->config);
+  c->host_config = json_is_object(spec->host_config) ? json_deep_copy(spec->host_config) : json_object();
+  c->networking = json_is_object(spec->networking_config) ? json_deep_copy(spec->networking_config) : NULL;
   container_merge_image_config(c->config, json_object_get(img_config, "config"));
   json_decref(img_config);
   json_object_set_new(c->config, "Image", json_string(image_name));

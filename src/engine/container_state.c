@@ -286,8 +286,17 @@ int container_start(engine *e, const char *name, arca_err *err) {
   if (container_get(e, name, &c, err) < 0) return -1;
   pthread_mutex_lock(&c->lock);
   int rc = container_start_locked(e, c, true, err);
+  bool auto_remove = rc < 0 && err->status != 304 && json_is_true(json_object_get(c->host_config, "AutoRemove"));
   pthread_mutex_unlock(&c->lock);
   if (rc == 0) container_event(e, c, "start", NULL);
+  if (auto_remove) {
+    /* dockerd removes an auto-remove container whose start failed: `docker run --rm` waits
+     * for that removal */
+    arca_err rerr;
+    char id[65];
+    memcpy(id, c->id, sizeof id);
+    container_remove(e, id, true, true, false, &rerr);
+  }
   container_put(e, c);
   return rc;
 }

@@ -70,7 +70,9 @@ int engine_open(arca_config *cfg, engine **out, arca_err *err) {
   e->sched = sched_new();
   prereq_check(&e->cfg, &e->prereq);
   if (!e->cfg.skip_prereq_check || e->prereq.runtime_path[0]) {
-    autofree char *init = proc_find("tini", NULL);
+    /* the init runs inside any image: it must be static (Debian: tini-static) */
+    autofree char *init = proc_find("tini-static", NULL);
+    if (!init) init = proc_find("tini", NULL);
     rt_linux_config lc = {.data_root = e->cfg.data_root, .exec_root = e->cfg.exec_root, .runtime = e->cfg.runtime,
                           .runtime_path = e->prereq.runtime_path, .conmon_path = e->prereq.conmon_path,
                           .netavark_path = e->prereq.netavark_path, .aardvark_path = e->prereq.aardvark_path,
