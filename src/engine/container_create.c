@@ -309,7 +309,7 @@ static int create_from_spec(engine *e, container_create_spec *spec, const char *
     json_object_set_new(c->config, "Labels", json_object());
   /* Path and Args: entrypoint then cmd */
   argv = json_array();
-  json_array_extend(argv, json_is_array(entry) ? entry : json_array());
+  if (json_is_array(entry)) json_array_extend(argv, entry);
   if (json_is_array(cmd)) json_array_extend(argv, cmd);
   c->path = xstrdup(json_string_value(json_array_get(argv, 0)) ?: "");
   json_array_remove(argv, 0);

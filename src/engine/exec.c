@@ -312,7 +312,7 @@ json_t *exec_inspect_json(engine *e, exec_inst *x) {
   json_t *cmd = json_object_get(x->config, "Cmd");
   json_t *args = json_deep_copy(cmd);
   const char *entry = json_string_value(json_array_get(args, 0)) ?: "";
-  json_t *pc = json_pack("{s:b,s:s,s:O,s:s,s:b}", "tty", x->tty, "entrypoint", entry, "arguments", json_array(),
+  json_t *pc = json_pack("{s:b,s:s,s:s,s:b}", "tty", x->tty, "entrypoint", entry,
                          "user", json_string_value(json_object_get(x->config, "User")) ?: "", "privileged",
                          json_is_true(json_object_get(x->config, "Privileged")));
   json_array_remove(args, 0);

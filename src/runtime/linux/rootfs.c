@@ -49,6 +49,28 @@ static int mount_in_dir(const char *dir, const char *target, const char *data) {
   return -EINTR;
 }
 
+/* The init layer, as dockerd's: mount points of the files and directories the runtime
+ * mounts over, so that they exist whatever the image holds, and stay out of the writable
+ * layer (docker diff and commit do not see them). Also /.dockerenv, which programs use to
+ * learn they run in a container. */
+static int init_layer(const char *dir, arca_err *err) {
+  static const char *const dirs[] = {"etc", "dev", "dev/pts", "dev/shm", "proc", "sys"};
+  static const char *const files[] = {".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "dev/console"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    autofree char *p = xasprintf("%s/%s", dir, dirs[i]);
+    if (mkdir_p(p, 0755, err) < 0) return -1;
+  }
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    autofree char *p = xasprintf("%s/%s", dir, files[i]);
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+    if (fd < 0) return err_errno(err, 500, errno, "create %s", p);
+    close(fd);
+  }
+  autofree char *mtab = xasprintf("%s/etc/mtab", dir);
+  if (symlink("/proc/mounts", mtab) < 0 && errno != EEXIST) return err_errno(err, 500, errno, "create %s", mtab);
+  return 0;
+}
+
 int lx_rootfs_mount(lx_driver *d, const char *id, const json_t *layers, arca_err *err) {
   autofree char *ctr_dir = lx_ctr_dir(d->data_root, id);
   autofree char *rootfs = lx_rootfs_dir(d->data_root, id);
@@ -86,6 +108,18 @@ int lx_rootfs_mount(lx_driver *d, const char *id, const json_t *layers, arca_err
       sb_free(&data);
       return err_errno(err, 500, e, "link layer %s", layer);
     }
+  }
+  autofree char *init = xasprintf("%s/init", ctr_dir);
+  if (init_layer(init, err) < 0) {
+    sb_free(&data);
+    return err_wrap(err, "prepare root filesystem");
+  }
+  if (n) sb_puts(&data, "init:");
+  else {
+    /* the empty lower already written: put init above it */
+    sb_free(&data);
+    sb_init(&data);
+    sb_puts(&data, "lowerdir=init:empty");
   }
   for (size_t i = n; i > 0; i--) sb_printf(&data, "%sl/%zu", i == n ? "" : ":", i - 1);
   sb_puts(&data, ",upperdir=upper,workdir=work");
