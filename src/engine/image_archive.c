@@ -125,17 +125,17 @@ struct tar_out {
   bool gone;
 };
 
+/* A reader that has gone makes later output vanish rather than putting the archive in
+ * libarchive's fatal state, whose buffers archive_write_free leaks (libarchive 3.6). */
 static la_ssize_t tar_write_cb(struct archive *a, void *ctx, const void *buf, size_t n) {
   (void)a;
   struct tar_out *t = ctx;
-  if (t->write(t->ctx, buf, n) < 0) {
-    t->gone = true;
-    return -1;
-  }
+  if (!t->gone && t->write(t->ctx, buf, n) < 0) t->gone = true;
   return (la_ssize_t)n;
 }
 
 static int tar_header(struct tar_out *t, const char *path, mode_t type, int64_t size, arca_err *err) {
+  if (t->gone) return err_set(err, 499, "client went away");
   struct archive_entry *en = archive_entry_new();
   archive_entry_set_pathname(en, path);
   archive_entry_set_filetype(en, type);

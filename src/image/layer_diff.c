@@ -46,6 +46,11 @@ typedef struct diff_sink {
   struct archive *gz; /* NULL when the tar goes out uncompressed */
   digest_ctx diff_id, digest;
   uint64_t uncompressed, compressed;
+  /* A failed write is remembered here and later data is dropped, instead of putting the
+   * archives in libarchive's fatal state: archive_write_free does not release the output
+   * buffers of a fatal archive (libarchive 3.6). */
+  int failed_errno;
+  bool discard;
 } diff_sink;
 
 /* First path seen of a regular file with several links. */
@@ -57,16 +62,20 @@ typedef struct inode_path {
 
 typedef struct diff_walker {
   struct archive *tar;
+  diff_sink *sink;
   bool whiteouts; /* translate overlay whiteouts to OCI ones */
   void *inodes;   /* tsearch tree of inode_path */
   char buf[COPY_BUF_SIZE];
 } diff_walker;
 
 static la_ssize_t out_write(struct archive *a, void *opaque, const void *buf, size_t n) {
+  (void)a;
   diff_sink *sink = opaque;
+  if (sink->discard) return (la_ssize_t)n;
   if (write_all(sink->out_fd, buf, n) < 0) {
-    archive_set_error(a, errno, "write layer: %s", strerror(errno));
-    return -1;
+    sink->failed_errno = errno;
+    sink->discard = true;
+    return (la_ssize_t)n;
   }
   digest_update(&sink->digest, buf, n);
   sink->compressed += n;
@@ -75,12 +84,13 @@ static la_ssize_t out_write(struct archive *a, void *opaque, const void *buf, si
 
 static la_ssize_t tar_write(struct archive *a, void *opaque, const void *buf, size_t n) {
   diff_sink *sink = opaque;
+  if (sink->discard) return (la_ssize_t)n;
   digest_update(&sink->diff_id, buf, n);
   sink->uncompressed += n;
   if (!sink->gz) {
     if (write_all(sink->out_fd, buf, n) < 0) {
-      archive_set_error(a, errno, "write layer: %s", strerror(errno));
-      return -1;
+      sink->failed_errno = errno;
+      sink->discard = true;
     }
     return (la_ssize_t)n;
   }
@@ -253,6 +263,7 @@ static int walk_dir(diff_walker *w, int fd, const char *rel, arca_err *err);
 
 static int walk_entry(diff_walker *w, int dirfd, const char *rel, const char *name,
                       arca_err *err) {
+  if (w->sink->discard) return err_errno(err, 500, w->sink->failed_errno, "write layer");
   autofree char *child = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -350,6 +361,7 @@ static int write_layer(const char *dir, int out_fd, bool gzip, bool whiteouts,
   sink.gz = gz;
   autofree diff_walker *w = xcalloc(1, sizeof *w);
   w->tar = tar;
+  w->sink = &sink;
   w->whiteouts = whiteouts;
 
   int rc = open_writers(&sink, tar, gz, err);
@@ -367,10 +379,13 @@ static int write_layer(const char *dir, int out_fd, bool gzip, bool whiteouts,
   if (rc == 0 && gz && archive_write_close(gz) != ARCHIVE_OK)
     rc = err_set(err, 500, "write layer: %s", archive_error_string(gz));
   tdestroy(w->inodes, free_inode);
+  if (rc == 0 && sink.discard) rc = err_errno(err, 500, sink.failed_errno, "write layer");
   if (rc < 0) {
-    /* No end-of-archive trailer after a failure: nobody should take it for a whole tar. */
-    archive_write_fail(tar);
-    if (gz) archive_write_fail(gz);
+    /* No end-of-archive trailer after a failure: nobody should take it for a whole tar. The
+     * archives close with their output discarded, so that libarchive frees its buffers. */
+    sink.discard = true;
+    archive_write_close(tar);
+    if (gz) archive_write_close(gz);
     digest_free(&sink.diff_id);
     digest_free(&sink.digest);
     return err_wrap(err, "layer of %s", dir);

@@ -157,15 +157,20 @@ typedef struct tar_out {
   fsview *v;
   struct archive *a;
   int fd;
+  /* a failed write is remembered and later output dropped, so that libarchive's fatal state
+   * (whose buffers archive_write_free leaks, libarchive 3.6) is never entered */
+  bool discard;
+  int failed_errno;
   void *inodes; /* tsearch tree of inode_name: hard links */
   char *buf;
 } tar_out;
 
 static la_ssize_t out_write(struct archive *a, void *opaque, const void *buf, size_t n) {
+  (void)a;
   tar_out *t = opaque;
-  if (write_all(t->fd, buf, n) < 0) {
-    archive_set_error(a, errno, "write: %s", strerror(errno));
-    return -1;
+  if (!t->discard && write_all(t->fd, buf, n) < 0) {
+    t->failed_errno = errno;
+    t->discard = true;
   }
   return (la_ssize_t)n;
 }
@@ -229,7 +234,7 @@ static int copy_content(tar_out *t, int dirfd, const char *name, const char *cpa
 }
 
 /* One entry named aname (a directory gets its trailing slash here). */
-static int write_entry(tar_out *t, int dirfd, const char *name, const struct stat *st,
+static int write_entry_inner(tar_out *t, int dirfd, const char *name, const struct stat *st,
                        const char *aname, const char *cpath, arca_err *err) {
   autofree char *path = S_ISDIR(st->st_mode) && !str_has_suffix(aname, "/")
                             ? xasprintf("%s/", aname)
@@ -272,6 +277,13 @@ static int write_entry(tar_out *t, int dirfd, const char *name, const struct sta
   if (archive_write_header(t->a, e) < ARCHIVE_WARN) return tar_error(t, cpath, err);
   if (has_data) return copy_content(t, dirfd, name, cpath, st->st_size, err);
   return 0;
+}
+
+/* Stops the walk once the reader has gone. */
+static int write_entry(tar_out *t, int dirfd, const char *name, const struct stat *st,
+                       const char *aname, const char *cpath, arca_err *err) {
+  if (t->discard) return err_errno(err, 500, t->failed_errno, "write tar");
+  return write_entry_inner(t, dirfd, name, st, aname, cpath, err);
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -415,7 +427,11 @@ static int archive_node(fsview *v, const fsv_node *node, const char *abs, int fd
     if (rc == 0) rc = tar_tree(&t, dfd, node->path, prefix, err);
   }
   if (rc == 0 && archive_write_close(a) != ARCHIVE_OK) rc = tar_error(&t, abs, err);
-  if (rc < 0) archive_write_fail(a); /* no end marker after a failure */
+  if (rc == 0 && t.discard) rc = err_errno(err, 500, t.failed_errno, "write tar of %s", abs);
+  if (rc < 0) {
+    t.discard = true; /* no end marker after a failure */
+    archive_write_close(a);
+  }
   tdestroy(t.inodes, free_inode);
   free(t.buf);
   return rc;
