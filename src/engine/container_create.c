@@ -113,7 +113,11 @@ static int write_text(const char *path, const char *text, arca_err *err) {
   return write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
-static char *hosts_text(const container *c, bool host_network) {
+void networks_hosts_entries(engine *e, const container *c, strbuf *sb);
+bool networks_resolv_conf(engine *e, const container *c, strbuf *sb);
+int networks_validate_create(engine *e, container *c, arca_err *err);
+
+static char *hosts_text(engine *e, const container *c, bool host_network) {
   if (host_network) {
     char *t = NULL;
     if (read_file("/etc/hosts", 1 << 20, &t, NULL, NULL) == 0) return t;
@@ -124,6 +128,7 @@ static char *hosts_text(const container *c, bool host_network) {
                "ff00::0\tip6-mcastprefix\nff00::1\tip6-allnodes\nff00::2\tip6-allrouters\n");
   size_t i;
   json_t *h;
+  networks_hosts_entries(e, c, &sb);
   json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, h) {
     const char *s = json_string_value(h);
     if (!s) continue;
@@ -136,7 +141,12 @@ static char *hosts_text(const container *c, bool host_network) {
   return sb_steal(&sb);
 }
 
-static char *resolv_text(const container *c, bool host_network) {
+static char *resolv_text(engine *e, const container *c, bool host_network) {
+  strbuf own;
+  sb_init(&own);
+  /* a user network with DNS: its resolver (aardvark-dns) decides */
+  if (!host_network && networks_resolv_conf(e, c, &own)) return sb_steal(&own);
+  sb_free(&own);
   json_t *dns = json_object_get(c->host_config, "Dns");
   json_t *search = json_object_get(c->host_config, "DnsSearch");
   json_t *opts = json_object_get(c->host_config, "DnsOptions");
@@ -200,8 +210,8 @@ int container_write_files(engine *e, container *c, arca_err *err) {
   autofree char *p1 = xasprintf("%s/hostname", dir);
   autofree char *p2 = xasprintf("%s/hosts", dir);
   autofree char *p3 = xasprintf("%s/resolv.conf", dir);
-  autofree char *hosts = hosts_text(c, host_net);
-  autofree char *resolv = resolv_text(c, host_net);
+  autofree char *hosts = hosts_text(e, c, host_net);
+  autofree char *resolv = resolv_text(e, c, host_net);
   if (write_text(p1, hn, err) < 0 || write_text(p2, hosts, err) < 0 || write_text(p3, resolv, err) < 0) return -1;
   return 0;
 }
@@ -315,7 +325,7 @@ static int create_from_spec(engine *e, container_create_spec *spec, const char *
   json_array_remove(argv, 0);
   c->args = argv;
 
-  if (image_chain_ids(e, image_id, &c->chain_ids, &c->nchain, err) < 0) {
+  if (image_chain_ids(e, image_id, &c->chain_ids, &c->nchain, err) < 0 || networks_validate_create(e, c, err) < 0) {
     rc = -1;
     goto fail;
   }

@@ -82,3 +82,28 @@ bool container_on_network(engine *e, const container *c, const char *network) {
   const char *mode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
   return mode && !strcmp(mode, network);
 }
+
+/* /etc/hosts lines for the container's own addresses and links (networks module). */
+void networks_hosts_entries(engine *e, const container *c, strbuf *sb) {
+  (void)e;
+  (void)c;
+  (void)sb;
+}
+
+/* Writes the container's resolv.conf when one of its networks has its own resolver;
+ * returns false to use the host's. */
+bool networks_resolv_conf(engine *e, const container *c, strbuf *sb) {
+  (void)e;
+  (void)c;
+  (void)sb;
+  return false;
+}
+
+/* Create-time checks of NetworkMode and NetworkingConfig that need the networks (their
+ * existence, static addresses in range); may normalise c->networking. */
+int networks_validate_create(engine *e, container *c, arca_err *err) {
+  (void)e;
+  (void)c;
+  (void)err;
+  return 0;
+}
