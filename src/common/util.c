@@ -173,6 +173,25 @@ int write_file_atomic(const char *path, const void *data, size_t n, mode_t mode,
   return 0;
 }
 
+int write_file_replace(const char *path, const void *data, size_t n, mode_t mode, arca_err *err) {
+  autofree char *tmp = xasprintf("%s.tmp.%d", path, (int)gettid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return err_errno(err, 500, errno, "create %s", tmp);
+  if (write_all(fd, data, n) < 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    return err_errno(err, 500, e, "write %s", tmp);
+  }
+  close(fd);
+  if (rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return err_errno(err, 500, e, "rename %s", path);
+  }
+  return 0;
+}
+
 int read_file(const char *path, size_t max, char **out, size_t *out_len, arca_err *err) {
   autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err_errno(err, errno == ENOENT ? 404 : 500, errno, "open %s", path);

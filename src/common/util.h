@@ -40,6 +40,8 @@ char *sb_steal(strbuf *sb); /* NUL-terminated, caller frees */
 int mkdir_p(const char *path, mode_t mode, arca_err *err);
 /* Writes data to path.tmp, fsyncs, renames over path. */
 int write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, arca_err *err);
+/* The same without fsync, for files that are regenerated when lost (bundles). */
+int write_file_replace(const char *path, const void *data, size_t n, mode_t mode, arca_err *err);
 /* Reads a whole (small) file; *out is NUL-terminated. max bounds the size. */
 int read_file(const char *path, size_t max, char **out, size_t *out_len, arca_err *err);
 int rm_rf(const char *path, arca_err *err);

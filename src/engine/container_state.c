@@ -242,10 +242,14 @@ int container_start_locked(engine *e, container *c, bool manual, arca_err *err) 
     return err_set(err, 409, "cannot start a paused container, try unpause instead");
   if (c->state == CS_RUNNING) return err_set(err, 304, "container already started");
   arca_err rerr;
-  /* a stopped sandbox is reset before it runs again */
-  if (c->has_been_started || c->state == CS_EXITED || c->state == CS_RESTARTING) drv(e)->ops->reset(drv(e), c->id, &rerr);
-  if (container_write_files(e, c, err) < 0) return -1;
-  if (container_prepare_locked(e, c, err) < 0) return -1;
+  /* a stopped sandbox is reset and prepared again (its configuration may have changed);
+   * a fresh one was prepared by create */
+  bool again = c->has_been_started || c->state == CS_EXITED || c->state == CS_RESTARTING || !c->prepared;
+  if (again) {
+    drv(e)->ops->reset(drv(e), c->id, &rerr);
+    if (container_write_files(e, c, err) < 0) return -1;
+    if (container_prepare_locked(e, c, err) < 0) return -1;
+  }
   if (networks_attach_container(e, c, err) < 0) return -1;
   if (drv(e)->ops->start(drv(e), c->id, err) < 0) {
     /* Docker keeps the container stopped, with the error and 127/126 when the binary failed */
@@ -545,6 +549,7 @@ int container_update(engine *e, const char *name, const json_t *body, json_t **w
     json_decref(c->host_config);
     c->host_config = hc;
     hc = NULL;
+    c->prepared = false; /* the next start writes the new limits into the bundle */
     container_save(e, c, NULL);
   }
   json_decref(hc);

@@ -86,8 +86,8 @@ static int op_prepare(rt_driver *rd, const rt_sandbox_spec *spec, arca_err *err)
   autofree char *inputs_path = lx_start_inputs(d->data_root, spec->id);
   autofree char *config_text = json_dumps(config, JSON_COMPACT);
   autofree char *inputs_text = json_dumps(inputs, JSON_COMPACT);
-  if (write_file_atomic(inputs_path, inputs_text, strlen(inputs_text), 0600, err) < 0 ||
-      write_file_atomic(config_path, config_text, strlen(config_text), 0600, err) < 0)
+  if (write_file_replace(inputs_path, inputs_text, strlen(inputs_text), 0600, err) < 0 ||
+      write_file_replace(config_path, config_text, strlen(config_text), 0600, err) < 0)
     return -1;
   return 0;
 }
@@ -214,7 +214,7 @@ static int op_update(rt_driver *rd, const char *id, const json_t *host_config, a
   json_object_set(merged, "devices", json_object_get(old, "devices"));
   json_object_set_new(linux_obj, "resources", merged);
   autofree char *text = json_dumps(config, JSON_COMPACT);
-  if (write_file_atomic(config_path, text, strlen(text), 0600, err) < 0) return -1;
+  if (write_file_replace(config_path, text, strlen(text), 0600, err) < 0) return -1;
 
   char status[16];
   int known = lx_runc_state(d, id, status, NULL, err);

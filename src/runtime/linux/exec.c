@@ -445,7 +445,7 @@ int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_p
   autofree char *pid_path = xasprintf("%s/exec-%s.pid", run_dir, exec_id);
   autofree char *log_path = xasprintf("%s/exec-%s.log", run_dir, exec_id);
   autofree char *text = json_dumps(process, JSON_COMPACT);
-  if (write_file_atomic(spec_path, text, strlen(text), 0600, err) < 0) return -1;
+  if (write_file_replace(spec_path, text, strlen(text), 0600, err) < 0) return -1;
   unlink(pid_path);
   unlink(log_path);
 

@@ -382,7 +382,7 @@ static int prepare_start(lx_driver *d, const char *id, json_t **inputs_out, arca
   if (resolve_user(d, id, config, inputs, err) < 0) return -1;
   if (resolve_namespaces(d, id, config, inputs, err) < 0) return -1;
   autofree char *text = json_dumps(config, JSON_COMPACT);
-  if (write_file_atomic(config_path, text, strlen(text), 0600, err) < 0) return -1;
+  if (write_file_replace(config_path, text, strlen(text), 0600, err) < 0) return -1;
   autofree char *run_dir = lx_run_dir(d->exec_root, id);
   if (mkdir_p(run_dir, 0700, err) < 0) return -1;
   *inputs_out = steal_ptr(inputs);
