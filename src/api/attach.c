@@ -10,6 +10,7 @@
 
 #include "api/routes.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "engine/container_internal.h"
 #include "engine/engine.h"
@@ -162,9 +163,15 @@ static void attach_session(api_hijack *h, void *p) {
     int stream = 1;
     size_t len = 0;
     int r = d->ops->attach_read(j->att, -1, &stream, buf, sizeof buf, &len);
-    if (r <= 0) break;
+    if (r <= 0) {
+      log_kv(LOG_DEBUG, "attach output ended", "container", j->c->id, "reason", r == 0 ? "end" : "error", NULL);
+      break;
+    }
     if ((stream == 1 && !j->want_stdout) || (stream == 2 && !j->want_stderr)) continue;
-    if (write_out(fd, j->tty, stream, buf, len) < 0) break;
+    if (write_out(fd, j->tty, stream, buf, len) < 0) {
+      log_kv(LOG_DEBUG, "attach client gone", "container", j->c->id, "error", strerror(errno), NULL);
+      break;
+    }
   }
   /* the process ended (or the client left): close the connection so the stdin side ends */
   shutdown(fd, SHUT_RDWR);
@@ -202,6 +209,7 @@ void api_container_attach(api_req *req) {
   j->stream = api_query_bool(req, "stream", false);
   j->tty = json_is_true(json_object_get(j->c->config, "Tty"));
   j->stdin_once = json_is_true(json_object_get(j->c->config, "StdinOnce"));
+  if (!j->tty) j->detach.nkeys = 0; /* as dockerd: detach keys only apply with a TTY */
   if (!e->driver) {
     err_set(&err, 500, "the container runtime is not available");
     goto fail;

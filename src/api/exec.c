@@ -221,6 +221,7 @@ void api_exec_start(api_req *req) {
   }
   json_decref(body);
   detach_keys_parse(exec_detach_keys(j->x), j->detach.keys, &j->detach.nkeys, NULL);
+  if (!j->tty) j->detach.nkeys = 0; /* as dockerd: detach keys only apply with a TTY */
   if (detach) {
     rt_stdio io = {-1, -1, -1, -1};
     int rc = exec_start(e, j->x, j->tty, j->has_console ? j->console : NULL, &io, &err);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "api/internal.h"
@@ -97,6 +98,9 @@ struct MHD_Response *api_hijack_response(api_req *req) {
   }
   req->ctx = NULL; /* the session owns it now */
   req->hijack = h;  /* freed by the request if the upgrade never happens */
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
+  bool own_upgrade = false;
+  for (size_t i = 0; i < req->nheaders; i++)
+    if (!strcasecmp(req->headers[i].name, "Upgrade")) own_upgrade = true;
+  if (!own_upgrade) MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
   return resp;
 }

@@ -64,6 +64,7 @@ void api_container_stats(api_req *req);
 void api_commit(api_req *req);
 /* attach.c */
 void api_container_attach(api_req *req);
+void api_container_attach_ws(api_req *req);
 void api_container_resize(api_req *req);
 /* exec.c */
 void api_exec_create(api_req *req);

@@ -251,7 +251,7 @@ void api_reply_hijack(api_req *req, const char *content_type, api_hijack_fn fn, 
                       void (*free_ctx)(void *)) {
   reply_reset(req);
   req->kind = REPLY_HIJACK;
-  req->content_type = xstrdup(content_type);
+  req->content_type = content_type ? xstrdup(content_type) : NULL;
   req->fn = (void *)fn;
   req->ctx = ctx;
   req->free_ctx = free_ctx;
