@@ -60,6 +60,7 @@ struct api_req {
   void (*free_ctx)(void *);
   void *hijack;          /* the session object until the upgrade happens */
   bool hijack_started;   /* set by the upgrade callback, in this connection's thread */
+  bool hijack_plain;     /* no upgrade asked: 200 and a raw body (hijack.c) */
 };
 
 /* stream.c */

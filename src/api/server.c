@@ -438,7 +438,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
   struct MHD_Response *resp = build_response(req);
   if (!resp) return MHD_NO;
-  unsigned int status = req->kind == REPLY_HIJACK ? MHD_HTTP_SWITCHING_PROTOCOLS : (unsigned int)req->status;
+  unsigned int status = (unsigned int)req->status;
+  if (req->kind == REPLY_HIJACK) status = req->hijack_plain ? MHD_HTTP_OK : MHD_HTTP_SWITCHING_PROTOCOLS;
   enum MHD_Result r = MHD_queue_response(conn, status, resp);
   MHD_destroy_response(resp);
   return r;
@@ -453,7 +454,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   if (req->hijack && !req->hijack_started) api_hijack_discard(req->hijack);
   if (log_enabled(LOG_DEBUG)) {
     char status[16], dur[32];
-    snprintf(status, sizeof status, "%d", req->kind == REPLY_HIJACK ? 101 : req->status);
+    snprintf(status, sizeof status, "%d",
+             req->kind == REPLY_HIJACK ? (req->hijack_plain ? 200 : 101) : req->status);
     snprintf(dur, sizeof dur, "%.3fms", (double)(monotonic_ns() - req->start_ns) / 1e6);
     log_kv(LOG_DEBUG, "request", "method", req->method, "path", req->path, "version", req->version,
            "status", status, "duration", dur,

@@ -136,6 +136,58 @@ PY
 assert_eq "0x82 over websocket" "$out" "WebSocket attach echoes stdin in a binary frame"
 dk rm -f wsc >/dev/null
 
+# the 200 form: a client that asks for no upgrade gets 200 and a raw stream that ends with the
+# connection; stdin still flows and its EOF (half-close) reaches the process
+dk run -d -i --name plain busybox sh -c 'read x; echo "got $x"; echo done' >/dev/null
+out=$(/usr/bin/python3 - "$T_SOCK" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(15); s.connect(sys.argv[1])
+s.sendall(b"POST /v1.51/containers/plain/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n"
+          b"Content-Length: 0\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head: head += s.recv(1)
+status = head.split(b"\r\n")[0].split(b" ")[1].decode()
+s.sendall(b"hello\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    c = s.recv(65536)
+    if not c: break
+    data += c
+out = b""
+while len(data) >= 8:
+    n = struct.unpack(">I", data[4:8])[0]
+    out += data[8:8 + n]; data = data[8 + n:]
+print(status, out.decode().replace("\n", "|"))
+PY
+)
+assert_eq "200 got hello|done|" "$out" "attach without an upgrade: 200, framed output, stdin and its EOF"
+dk rm -f plain >/dev/null
+dk run -d --name plainx busybox sleep 1000 >/dev/null
+api POST /containers/plainx/exec -H 'Content-Type: application/json' \
+  -d '{"AttachStdout":true,"AttachStderr":true,"Cmd":["sh","-c","echo out; echo err >&2; exit 5"]}'
+eid=$(echo "$API_BODY" | jq -r .Id)
+out=$(/usr/bin/python3 - "$T_SOCK" "$eid" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(15); s.connect(sys.argv[1])
+body = b'{"Detach":false,"Tty":false}'
+s.sendall(b"POST /v1.51/exec/%s/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\n\r\n%s" % (sys.argv[2].encode(), len(body), body))
+data = b""
+while True:
+    c = s.recv(65536)
+    if not c: break
+    data += c
+head, _, rest = data.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode().split(" ")[1], rest[0], rest[8:12].decode().strip())
+PY
+)
+assert_eq "200 1 out" "$out" "exec start without an upgrade streams framed output"
+wait_exec_done() { api GET "/exec/$eid/json" >/dev/null; [ "$(echo "$API_BODY" | jq -r .Running)" = false ]; }
+wait_for 5 wait_exec_done || fail "exec still running"
+assert_eq 5 "$(echo "$API_BODY" | jq -r .ExitCode)" "exit code of an exec started without an upgrade"
+dk rm -f plainx >/dev/null
+
 # dockerode as a second client
 node_dir="$E2E_CACHE/node-interactive"
 mkdir -p "$node_dir"
