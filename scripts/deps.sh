@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
-  libcurl4-openssl-dev libarchive-dev libssl-dev libsqlite3-dev libcmocka-dev"
+  libcurl4-openssl-dev libarchive-dev libssl-dev libsqlite3-dev libcmocka-dev libseccomp-dev"
 RUNTIME="runc crun conmon netavark aardvark-dns iptables tini uidmap"
 TESTS="curl jq busybox-static debootstrap docker-registry skopeo tmux socat
   python3 python3-yaml python3-docker docker-compose apache2-utils wrk iproute2 procps psmisc

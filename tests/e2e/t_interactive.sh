@@ -90,6 +90,22 @@ api POST "/exec/$eid/resize?h=10&w=10"
 assert_eq 409 "$API_STATUS" "resize of a non-TTY exec"
 api GET "/exec/nosuchexec/json"
 assert_eq "404 No such exec instance: nosuchexec" "$API_STATUS $(jq -r .message <<<"$API_BODY")" "unknown exec"
+# an exec is confined exactly as the container's init: capabilities, seccomp, no_new_privs,
+# cgroups, namespaces; HOME from the user's passwd entry; a missing workdir as runc says it
+status_of() { dk exec "$1" sh -c "grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/$2/status; cat /proc/$2/cgroup; for n in mnt net pid ipc uts cgroup; do readlink /proc/$2/ns/\$n; done"; }
+assert_eq "$(status_of ex 1)" "$(status_of ex self)" "exec has the init's capabilities, seccomp, cgroups and namespaces"
+assert_contains "$(status_of ex self)" "Seccomp:	2" "exec runs under the seccomp filter"
+assert_contains "$(status_of ex self)" "mnt:[" "namespaces are compared"
+dk run -d --name confined --cap-drop ALL --cap-add KILL --security-opt no-new-privileges busybox sleep 1000 >/dev/null
+assert_eq "$(status_of confined 1)" "$(status_of confined self)" "exec in a confined container is as confined"
+assert_contains "$(status_of confined self)" "NoNewPrivs:	1" "no_new_privs reaches the exec"
+assert_contains "$(status_of confined self)" "CapEff:	0000000000000020" "only CAP_KILL in the exec"
+dk rm -f confined >/dev/null
+assert_eq "/root|/home/user" "$(dk exec ex sh -c 'echo $HOME')|$(dk exec -u 1000 ex sh -c 'echo $HOME')" "HOME from the user's passwd entry"
+out=$(dk exec -w /no/such/dir ex true 2>&1); rc=$?
+assert_eq 126 "$rc" "exec with a missing workdir exits 126"
+assert_contains "$out" 'chdir to cwd ("/no/such/dir") set in config.json failed: no such file or directory' "missing workdir text"
+assert_eq "0" "$(dk exec ex sh -c 'ls /proc/self/fd | wc -l' | awk '{print ($1 <= 4) ? 0 : $1}')" "no descriptor of arcad's reaches an exec"
 dk pause ex >/dev/null
 out=$(dk exec ex true 2>&1); assert_contains "$out" "is paused, unpause the container before exec" "exec into a paused container"
 dk unpause ex >/dev/null

@@ -1,13 +1,14 @@
-/* Exec: `runc exec --detach` under a small subreaper shim, without conmon.
+/* Exec: a process started in a running container by a small shim of ours, not by the runtime.
  *
- * runc hands a terminal's master over --console-socket only when it detaches, and a
- * detached runc exits as soon as the process runs, so its exit status is not the
- * process's. The shim, a forked child of ours with PR_SET_CHILD_SUBREAPER, runs runc, then
- * inherits the process when runc exits and reaps it: its status comes back over a pipe:
- *   "F<status>\n"  runc failed (its JSON log names the reason)
- *   "P<pid>\n"     the process runs
- *   "E<code>\n"    the process exited (0-255, 128+signal)
- * Without a terminal the process inherits runc's stdio, our pipes, so nothing copies.
+ * The shim is a forked child of arcad (a subreaper, so it reaps what it starts); it joins the
+ * container's pid namespace and forks the process, which joins the rest of the init's
+ * namespaces and cgroups and sets itself up as runc's setns init would (nsexec.c). The shim
+ * reports over a pipe:
+ *   "F<errno> <step>\n"  the process could not be set up or exec'd (the step says where)
+ *   "P<pid>\n"           the process runs
+ *   "E<code>\n"          the process exited (0-255, 128+signal)
+ * With a terminal, the process opens it in the container's devpts and sends the master back
+ * over a socket pair; without one it inherits our pipes, so nothing copies.
  *
  * Before any of that, args[0] is looked up in the container's mount namespace (through
  * /proc/<init>/root, symlinks resolved inside it) as runc would, so that a missing or
@@ -34,6 +35,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runtime/linux/lx_driver.h"
+#include "runtime/linux/lx_nsexec.h"
 #include "runtime/linux/lx_paths.h"
 #include "runtime/linux/oci_defaults.h"
 
@@ -78,25 +80,54 @@ static void shim_report(int fd, char tag, long v) {
   }
 }
 
+static void shim_report_failure(int fd, int err, const char *step) {
+  char line[64];
+  size_t n = fmt_int(line, 'F', err);
+  line[n - 1] = ' ';
+  for (size_t i = 0; step[i] && n < sizeof line - 1; i++) line[n++] = step[i];
+  line[n++] = '\n';
+  if (write(fd, line, n) < 0) {
+    /* nobody listens any more */
+  }
+}
+
 static int status_code(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 255;
 }
 
-/* fds: runc's stdin, stdout, stderr, the report pipe. */
-static void __attribute__((noreturn))
-shim_main(const int fds[4], const char *runtime, char *const argv[], char *const envp[],
-          const char *pidfile) {
-  int high[4];
-  for (int i = 0; i < 4; i++) {
-    high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-    if (high[i] < 0) _exit(120);
+/* fds: the process's stdin, stdout, stderr, the report pipe, the terminal socket (or -1). */
+static void __attribute__((noreturn)) shim_main(const int fds[5], const lx_exec_plan *plan) {
+  int high[5];
+  for (int i = 0; i < 5; i++) {
+    high[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    if (fds[i] >= 0 && high[i] < 0) _exit(120);
   }
   for (int i = 0; i < 4; i++)
     if (dup2(high[i], i) < 0) _exit(120);
-  close_range(4, ~0U, 0);
+  int console = high[4] >= 0 ? dup2(high[4], 4) : -1;
+  if (console < 0) close(4);
+  for (int i = 0; i < 5; i++)
+    if (high[i] >= 0) close(high[i]);
+  /* arcad's descriptors are close-on-exec, but nothing execs here: close all but ours */
+  int keep[LX_PLAN_MAX_NS + LX_PLAN_MAX_CGROUPS + 4];
+  size_t nkeep = lx_exec_plan_fds(plan, keep, ARRAY_LEN(keep));
+  for (size_t i = 1; i < nkeep; i++) /* insertion sort: no allocation after fork */
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned from = 5;
+  for (size_t i = 0; i < nkeep; i++) {
+    if (keep[i] < 5) _exit(120); /* never: the plan's files were open before these */
+    if ((unsigned)keep[i] > from) close_range(from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  close_range(from, ~0U, 0);
   fcntl(3, F_SETFD, FD_CLOEXEC);
+  if (console >= 0) fcntl(console, F_SETFD, FD_CLOEXEC);
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   sigset_t none;
@@ -104,29 +135,39 @@ shim_main(const int fds[4], const char *runtime, char *const argv[], char *const
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  pid_t runc = fork();
-  if (runc < 0) {
-    shim_report(3, 'F', 255 << 8);
+  lx_exec_failure failure;
+  int errp[2];
+  if (pipe2(errp, O_CLOEXEC) < 0) {
+    shim_report_failure(3, errno, "pipe");
     _exit(0);
   }
-  if (runc == 0) {
-    signal(SIGPIPE, SIG_DFL);
-    execve(runtime, argv, envp);
-    _exit(127);
+  bool in_cgroup = false;
+  pid_t pid = lx_exec_plan_spawn(plan, &in_cgroup);
+  if (pid < 0) {
+    shim_report_failure(3, errno, "spawn");
+    _exit(0);
   }
+  if (pid == 0) {
+    close(errp[0]);
+    close(3);
+    lx_exec_plan_run(plan, in_cgroup, errp[1], console);
+  }
+  close(errp[1]);
+  if (console >= 0) close(console);
+  ssize_t got;
+  while ((got = read(errp[0], &failure, sizeof failure)) < 0 && errno == EINTR) {
+  }
+  close(errp[0]);
   int status = 0;
-  while (waitpid(runc, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    shim_report(3, 'F', status);
+  if (got == (ssize_t)sizeof failure) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    char step[sizeof failure.step + 1];
+    memcpy(step, failure.step, sizeof failure.step);
+    step[sizeof failure.step] = '\0';
+    shim_report_failure(3, failure.err, step);
     _exit(0);
   }
-  char buf[32];
-  long pid = 0;
-  int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-  if (fd >= 0) close(fd);
-  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) pid = pid * 10 + (buf[i] - '0');
   shim_report(3, 'P', pid);
   /* The process holds the stdio now; the shim keeps no end of it. */
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -138,7 +179,7 @@ shim_main(const int fds[4], const char *runtime, char *const argv[], char *const
       shim_report(3, 'E', 255);
       _exit(0);
     }
-    if (r == pid || pid == 0) {
+    if (r == pid) {
       shim_report(3, 'E', status_code(status));
       _exit(0);
     }
@@ -147,9 +188,11 @@ shim_main(const int fds[4], const char *runtime, char *const argv[], char *const
 
 /* ---- reading the shim ------------------------------------------------------------ */
 
-/* Next report line; tag 0 at EOF, -1 on timeout or cancellation. */
-static int read_report(int fd, int cancel_fd, int timeout_ms, char *tag, long *value) {
-  char line[32];
+/* Next report line; tag 0 at EOF, -1 on timeout or cancellation. text (may be NULL) gets
+ * what follows the number after a space ("F<errno> <step>"). */
+static int read_report(int fd, int cancel_fd, int timeout_ms, char *tag, long *value, char *text,
+                       size_t textn) {
+  char line[64];
   size_t n = 0;
   for (;;) {
     struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = cancel_fd, .events = POLLIN}};
@@ -169,7 +212,9 @@ static int read_report(int fd, int cancel_fd, int timeout_ms, char *tag, long *v
     }
     line[n] = '\0';
     *tag = line[0];
-    *value = strtol(line + 1, NULL, 10);
+    char *end = NULL;
+    *value = strtol(line + 1, &end, 10);
+    if (text && textn) snprintf(text, textn, "%s", end && *end == ' ' ? end + 1 : "");
     return 0;
   }
 }
@@ -193,7 +238,7 @@ static void *waiter_main(void *arg) {
   long value = 255;
   bool stopping = false;
   for (;;) {
-    if (read_report(x->report_fd, d->stop_fd, -1, &tag, &value) < 0) {
+    if (read_report(x->report_fd, d->stop_fd, -1, &tag, &value, NULL, 0) < 0) {
       stopping = true;
       break;
     }
@@ -246,9 +291,10 @@ static int exec_error(arca_err *err, const char *cmd, const char *msg) {
   return -1;
 }
 
-/* The container's process with the exec's args, env, cwd, terminal and user. */
-static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_t init_pid,
-                         json_t **out, arca_err *err) {
+/* The container's process with the exec's args, env, cwd, terminal and user, made into a
+ * plan against the container's init. */
+static int build_plan(lx_driver *d, const char *id, const rt_process *p, pid_t init_pid,
+                      lx_exec_plan *plan, arca_err *err) {
   autofree char *config_path = lx_config_path(d->data_root, id);
   autojson json_t *config = json_load_file(config_path, 0, NULL);
   json_t *base = json_object_get(config, "process");
@@ -267,11 +313,13 @@ static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_
     json_object_set_new(process, "consoleSize",
                         json_pack("{s:i, s:i}", "height", p->rows, "width", p->cols));
 
+  /* Docker reads the user from the container's root filesystem (BaseFS); runc sets HOME from
+   * the same entry when the environment has none. */
+  autofree char *rootfs = lx_rootfs_dir(d->data_root, id);
+  autoclose int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return err_errno(err, 500, errno, "open %s", rootfs);
+  autofree char *home = NULL;
   if (p->user && *p->user) {
-    /* Docker reads the user from the container's root filesystem (BaseFS). */
-    autofree char *rootfs = lx_rootfs_dir(d->data_root, id);
-    autoclose int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd < 0) return err_errno(err, 500, errno, "open %s", rootfs);
     lx_user user;
     if (lx_user_resolve(root_fd, p->user, (const char *const *)p->extra_groups, p->nextra_groups,
                         &user, err) < 0) {
@@ -279,7 +327,17 @@ static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_
       return -1;
     }
     json_object_set_new(process, "user", lx_user_json(&user));
+    home = steal_ptr(user.home);
     lx_user_free(&user);
+  } else if (!env_value(p, "HOME")) {
+    char spec[16];
+    snprintf(spec, sizeof spec, "%lld", json_integer_value(json_object_get(json_object_get(base, "user"), "uid")));
+    lx_user user;
+    arca_err ignored = {0};
+    if (lx_user_resolve(root_fd, spec, NULL, 0, &user, &ignored) == 0) {
+      home = steal_ptr(user.home);
+      lx_user_free(&user);
+    }
   }
   if (p->privileged) {
     autojson json_t *caps = NULL;
@@ -292,65 +350,42 @@ static int build_process(lx_driver *d, const char *id, const rt_process *p, pid_
   autoclose int ns_root = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (ns_root < 0) return err_set(err, 409, "container %s is not running", id);
   char msg[1024];
-  int code = lx_inroot_lookpath(ns_root, p->args[0], env_value(p, "PATH"), cwd, msg, sizeof msg);
+  autofree char *found = NULL;
+  int code = lx_inroot_lookpath(ns_root, p->args[0], env_value(p, "PATH"), cwd, msg, sizeof msg, &found);
   if (code) return exec_error(err, p->args[0], msg);
-  *out = steal_ptr(process);
+  const json_t *seccomp = json_object_get(json_object_get(config, "linux"), "seccomp");
+  if (lx_exec_plan_build(init_pid, process, seccomp, found, home, plan, err) < 0) {
+    if (err->status == 409) err_set(err, 409, "container %s is not running", id);
+    return -1;
+  }
   return 0;
 }
 
 /* ---- terminal -------------------------------------------------------------------- */
 
-static int console_listen(lx_driver *d, const char *id, char **path_out, arca_err *err) {
-  char rnd[17];
-  random_hex(rnd, 8);
-  char *path = xasprintf("%s/c/%s/t%s", d->exec_root, id, rnd);
-  if (strlen(path) >= sizeof((struct sockaddr_un *)0)->sun_path) {
-    free(path);
-    path = xasprintf("%s/t%s", d->exec_root, rnd);
-  }
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) {
-    free(path);
-    return err_set(err, 500, "exec root %s is too long for a console socket", d->exec_root);
-  }
-  memcpy(addr.sun_path, path, strlen(path) + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 1) < 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    free(path);
-    return err_errno(err, 500, e, "console socket");
-  }
-  *path_out = path;
-  return fd;
-}
-
-/* Receives the master runc sends (SCM_RIGHTS), unless the shim reports first. */
-static int console_receive(int listen_fd, int report_fd, arca_err *err) {
-  struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN}, {.fd = report_fd, .events = POLLIN}};
+/* Receives the master the process sends (SCM_RIGHTS), unless the shim reports first (-2). */
+static int console_receive(int sock, int report_fd, arca_err *err) {
+  struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = report_fd, .events = POLLIN}};
   int r;
   while ((r = poll(p, 2, EXEC_START_TIMEOUT_MS)) < 0 && errno == EINTR) {
   }
-  if (r <= 0) return err_set(err, 500, "exec: no terminal from the runtime");
-  if (!(p[0].revents & POLLIN)) return -2; /* runc failed: the report says why */
-  autoclose int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-  if (conn < 0) return err_errno(err, 500, errno, "console socket");
-  char name[256];
+  if (r <= 0) return err_set(err, 500, "exec: no terminal from the process");
+  if (!(p[0].revents & POLLIN)) return -2; /* the setup failed: the report says why */
+  char byte;
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
-  struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
   struct msghdr msg = {.msg_iov = &iov,
                        .msg_iovlen = 1,
                        .msg_control = control.buf,
                        .msg_controllen = sizeof control.buf};
   ssize_t got;
-  while ((got = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  while ((got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
   }
-  struct cmsghdr *c = got >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-    return err_set(err, 500, "exec: the runtime sent no terminal");
+  struct cmsghdr *c = got > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -2;
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
@@ -373,16 +408,10 @@ static int make_pipes(bool terminal, bool with_stdin, exec_fds *f, arca_err *err
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0) return err_errno(err, 500, errno, "open /dev/null");
   if (terminal) {
-    /* runc's own output (errors) still goes somewhere we can read. */
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-      close(null_fd);
-      return err_errno(err, 500, errno, "pipe");
-    }
+    /* the process replaces these with its terminal */
     f->child[0] = null_fd;
-    f->child[1] = p[1];
-    f->child[2] = fcntl(p[1], F_DUPFD_CLOEXEC, 0);
-    f->parent[2] = p[0];
+    f->child[1] = fcntl(null_fd, F_DUPFD_CLOEXEC, 0);
+    f->child[2] = fcntl(null_fd, F_DUPFD_CLOEXEC, 0);
     return 0;
   }
   for (int i = 0; i < 3; i++) {
@@ -406,131 +435,87 @@ static int make_pipes(bool terminal, bool with_stdin, exec_fds *f, arca_err *err
   return 0;
 }
 
-static void runc_failure(const char *log_path, int stderr_fd, const char *cmd, arca_err *err) {
-  autofree char *log = NULL;
-  read_file(log_path, 1 << 20, &log, NULL, NULL);
-  char text[ARCA_ERR_MSG_MAX - 160] = "";
-  lx_runc_error_text(log, text, sizeof text);
-  if (!*text && stderr_fd >= 0) {
-    char buf[2048];
-    fcntl(stderr_fd, F_SETFL, O_NONBLOCK);
-    ssize_t got = read(stderr_fd, buf, sizeof buf - 1);
-    if (got > 0) {
-      buf[got] = '\0';
-      lx_runc_error_text(buf, text, sizeof text);
-    }
-  }
-  const char *prefix = "exec failed: unable to start container process: ";
-  const char *reason = strncmp(text, prefix, strlen(prefix)) == 0 ? text + strlen(prefix) : text;
-  exec_error(err, cmd, *reason ? reason : "runc exec failed");
-}
-
 int lx_exec_start(rt_driver *rd, const char *id, const char *exec_id, const rt_process *p,
                   bool with_stdin, rt_stdio *stdio, arca_err *err) {
   lx_driver *d = lx_of(rd);
   if (lx_check_id(id, err) < 0) return -1;
   if (!lx_id_valid(exec_id)) return err_set(err, 400, "invalid exec id");
   if (p->nargs == 0) return err_set(err, 400, "No exec command specified");
-  char status[16];
-  pid_t init_pid = 0;
-  int known = lx_runc_state(d, id, status, &init_pid, err);
-  if (known < 0) return -1;
-  if (!known || strcmp(status, "running"))
-    return err_set(err, 409, "container %s is %s", id, known ? status : "not running");
+  pid_t init_pid = lx_running_init(d, id);
+  if (init_pid <= 0) {
+    char status[16];
+    int known = lx_runc_state(d, id, status, &init_pid, err);
+    if (known < 0) return -1;
+    if (!known || strcmp(status, "running"))
+      return err_set(err, 409, "container %s is %s", id, known ? status : "not running");
+  }
 
-  autojson json_t *process = NULL;
-  if (build_process(d, id, p, init_pid, &process, err) < 0) return -1;
-  autofree char *run_dir = lx_run_dir(d->exec_root, id);
-  autofree char *spec_path = xasprintf("%s/exec-%s.json", run_dir, exec_id);
-  autofree char *pid_path = xasprintf("%s/exec-%s.pid", run_dir, exec_id);
-  autofree char *log_path = xasprintf("%s/exec-%s.log", run_dir, exec_id);
-  autofree char *text = json_dumps(process, JSON_COMPACT);
-  if (write_file_replace(spec_path, text, strlen(text), 0600, err) < 0) return -1;
-  unlink(pid_path);
-  unlink(log_path);
-
-  autofree char *console_path = NULL;
-  autoclose int listen_fd = -1;
-  if (p->terminal && (listen_fd = console_listen(d, id, &console_path, err)) < 0) {
-    unlink(spec_path);
-    return -1;
+  lx_exec_plan plan;
+  if (build_plan(d, id, p, init_pid, &plan, err) < 0) return -1;
+  int console[2] = {-1, -1};
+  if (p->terminal && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0) {
+    lx_exec_plan_free(&plan);
+    return err_errno(err, 500, errno, "socketpair");
   }
   exec_fds f;
-  if (make_pipes(p->terminal, with_stdin, &f, err) < 0) {
-    unlink(spec_path);
-    if (console_path) unlink(console_path);
-    return -1;
-  }
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    int e = errno;
+  int report[2] = {-1, -1};
+  int prc = make_pipes(p->terminal, with_stdin, &f, err);
+  if (prc == 0 && pipe2(report, O_CLOEXEC) < 0) prc = err_errno(err, 500, errno, "pipe");
+  if (prc < 0) {
     close_fds(f.child, 3);
     close_fds(f.parent, 3);
-    unlink(spec_path);
-    if (console_path) unlink(console_path);
-    return err_errno(err, 500, e, "pipe");
+    close_fds(console, 2);
+    lx_exec_plan_free(&plan);
+    return -1;
   }
 
-  const char *argv[24];
-  size_t n = 0;
-  const char *fixed[] = {d->runtime_path, "--root",     d->runc_root, "--log",     log_path,
-                         "--log-format",  "json",       "exec",       "--process", spec_path,
-                         "--detach",      "--pid-file", pid_path};
-  for (size_t i = 0; i < ARRAY_LEN(fixed); i++) argv[n++] = fixed[i];
-  if (console_path) {
-    argv[n++] = "--console-socket";
-    argv[n++] = console_path;
-  }
-  argv[n++] = id;
-  argv[n] = NULL;
-
-  int shim_fds[4] = {f.child[0], f.child[1], f.child[2], report[1]};
+  int shim_fds[5] = {f.child[0], f.child[1], f.child[2], report[1], console[1]};
   pid_t shim = fork();
-  if (shim == 0) shim_main(shim_fds, d->runtime_path, (char *const *)argv, environ, pid_path);
+  if (shim == 0) shim_main(shim_fds, &plan);
   int fork_errno = errno;
   close_fds(f.child, 3);
   close(report[1]);
+  if (console[1] >= 0) close(console[1]);
+  autoclose int console_fd = console[0];
   autoclose int report_fd = report[0];
   if (shim < 0) {
     close_fds(f.parent, 3);
-    unlink(spec_path);
-    if (console_path) unlink(console_path);
+    lx_exec_plan_free(&plan);
     return err_errno(err, 500, fork_errno, "fork");
   }
 
   int master = -1;
   if (p->terminal) {
-    master = console_receive(listen_fd, report_fd, err);
+    master = console_receive(console_fd, report_fd, err);
     if (master == -1) {
       kill(shim, SIGKILL);
       reap(shim);
       close_fds(f.parent, 3);
-      unlink(spec_path);
-      unlink(console_path);
+      lx_exec_plan_free(&plan);
       return -1;
     }
-    if (master == -2) master = -1;
   }
-  char tag = 0;
+  char tag = 0, text[64] = "";
   long value = 0;
-  int rc = read_report(report_fd, -1, EXEC_START_TIMEOUT_MS, &tag, &value);
-  unlink(spec_path);
-  if (console_path) unlink(console_path);
+  int rc = read_report(report_fd, -1, EXEC_START_TIMEOUT_MS, &tag, &value, text, sizeof text);
   if (rc < 0 || tag != 'P') {
-    if (tag == 'F')
-      runc_failure(log_path, f.parent[2], p->args[0], err);
-    else
-      err_set(err, 500, "exec in %s: the runtime did not start the process", id);
+    if (tag == 'F') {
+      lx_exec_failure fail = {.err = (int)value};
+      snprintf(fail.step, sizeof fail.step, "%s", text);
+      char msg[512];
+      lx_exec_failure_text(&plan, &fail, msg, sizeof msg);
+      exec_error(err, p->args[0], msg);
+    } else {
+      err_set(err, 500, "exec in %s: the process did not start", id);
+    }
     if (master >= 0) close(master);
     close_fds(f.parent, 3);
     kill(shim, SIGKILL);
     reap(shim);
-    unlink(log_path);
-    unlink(pid_path);
+    lx_exec_plan_free(&plan);
     return -1;
   }
-  unlink(log_path);
-  unlink(pid_path);
+  lx_exec_plan_free(&plan);
 
   lx_exec *x = xcalloc(1, sizeof *x);
   x->d = d;

@@ -108,12 +108,16 @@ static int find_executable(int root_fd, const char *path) {
 }
 
 int lx_inroot_lookpath(int root_fd, const char *name, const char *path_env, const char *cwd,
-                       char *msg, size_t n) {
+                       char *msg, size_t n, char **found) {
   const char *base = cwd && *cwd ? cwd : "/";
+  if (found) *found = NULL;
   if (strchr(name, '/')) {
     autofree char *full = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", base, name);
     int rc = find_executable(root_fd, full);
-    if (rc == 0) return 0;
+    if (rc == 0) {
+      if (found) *found = steal_ptr(full);
+      return 0;
+    }
     if (rc == -EACCES) {
       snprintf(msg, n, "exec: \"%s\": permission denied", name);
       return 126;
@@ -136,7 +140,10 @@ int lx_inroot_lookpath(int root_fd, const char *name, const char *path_env, cons
     const char *d = *dir ? dir : ".";
     autofree char *full =
         d[0] == '/' ? xasprintf("%s/%s", d, name) : xasprintf("%s/%s/%s", base, d, name);
-    if (find_executable(root_fd, full) == 0) return 0;
+    if (find_executable(root_fd, full) == 0) {
+      if (found) *found = steal_ptr(full);
+      return 0;
+    }
     if (!colon) break;
     dir = colon + 1;
   }

@@ -8,7 +8,7 @@
  *   rootfs.c    the overlay mount, however many layers
  *   start.c     conmon + runc create/start, start-time resolution (user, shared namespaces)
  *   monitor.c   the exit monitor thread
- *   exec.c      runc exec under a subreaper shim, pipes or a pty
+ *   exec.c      exec under a subreaper shim of ours (nsexec.c does what runc exec would)
  *   attach.c    conmon's attach socket
  *   netns.c     network namespaces and netavark
  *   cgroup.c    cgroup directories and OOM counters
@@ -95,9 +95,9 @@ int lx_inroot_mkdir_p(int root_fd, const char *path, mode_t mode, arca_err *err)
 /* Go's exec.LookPath inside the root, as runc runs it: with a '/' the file itself, else each
  * directory of path_env (relative names against cwd). On failure *msg gets Go's text
  * ("exec: \"x\": executable file not found in $PATH") and the return value is 127 or 126;
- * 0 when found. */
+ * 0 when found, and *found (when not NULL) gets the path inside the root. */
 int lx_inroot_lookpath(int root_fd, const char *name, const char *path_env, const char *cwd,
-                       char *msg, size_t n);
+                       char *msg, size_t n, char **found);
 
 /* ---- user.c ---------------------------------------------------------------------- */
 typedef struct lx_user {
@@ -147,6 +147,9 @@ int lx_start(lx_driver *d, const char *id, arca_err *err);
 pid_t lx_conmon_alive(lx_driver *d, const char *id);
 /* Init pid from the container pidfile (0 when missing). */
 pid_t lx_init_pid(lx_driver *d, const char *id);
+/* The init pid when that process still runs in the container's cgroup (no runtime call:
+ * fast enough for every exec); 0 otherwise. */
+pid_t lx_running_init(lx_driver *d, const char *id);
 /* runc delete --force, conmon gone (killed after 4 s), run files, exit file and cgroup
  * removed: the runtime forgets the sandbox; bundle, layers and netns stay. */
 void lx_runtime_cleanup(lx_driver *d, const char *id);

@@ -42,6 +42,22 @@ pid_t lx_init_pid(lx_driver *d, const char *id) {
   return read_pid_file(path);
 }
 
+pid_t lx_running_init(lx_driver *d, const char *id) {
+  pid_t pid = lx_init_pid(d, id);
+  if (pid <= 0) return 0;
+  /* the pid may be reused once the container ended: it must still be in its cgroup, alive */
+  autofree char *stat_path = xasprintf("/proc/%d/stat", (int)pid);
+  autofree char *stat = NULL;
+  if (read_file(stat_path, 4096, &stat, NULL, NULL) < 0) return 0;
+  const char *paren = strrchr(stat, ')');
+  if (!paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X') return 0;
+  autofree char *cg_path = xasprintf("/proc/%d/cgroup", (int)pid);
+  autofree char *cgroups = NULL;
+  if (read_file(cg_path, 1 << 16, &cgroups, NULL, NULL) < 0) return 0;
+  autofree char *want = lx_cgroup_path(id);
+  return strstr(cgroups, want) ? pid : 0;
+}
+
 pid_t lx_conmon_alive(lx_driver *d, const char *id) {
   autofree char *path = xasprintf("%s/c/%s/conmon.pid", d->exec_root, id);
   pid_t pid = read_pid_file(path);
