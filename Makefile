@@ -39,7 +39,7 @@ test: build build-asan
 
 bench: build
 	@scripts/deps.sh bench
-	bench/api.sh
+	@for b in bench/*.sh; do [ "$$b" = bench/lib.sh ] && continue; echo "== $$b"; $$b || exit 1; done
 
 coverage-doc: build
 	scripts/gen-api-coverage.sh
