@@ -156,17 +156,27 @@ static int op_remove(rt_driver *rd, const char *id, arca_err *err) {
   lx_driver *d = lx_of(rd);
   if (lx_check_id(id, err) < 0) return -1;
   set_monitored(d, id, false);
+  int64_t t0 = monotonic_ns();
   lx_runtime_cleanup(d, id);
+  int64_t t1 = monotonic_ns();
   lx_attach_end_pending(d, id);
   if (lx_rootfs_umount(d, id, err) < 0) return -1;
   lx_shm_umount(d, id);
   lx_netns_remove(d, id);
+  int64_t t2 = monotonic_ns();
   autofree char *run_dir = lx_run_dir(d->exec_root, id);
   autofree char *ctr_dir = lx_ctr_dir(d->data_root, id);
   autofree char *c_dir = xasprintf("%s/c", d->exec_root);
   if (rm_rf(run_dir, err) < 0 || rm_rf(ctr_dir, err) < 0) return -1;
   rmdir(c_dir); /* when it was the last one */
   ctr_forget(d, id);
+  if (log_enabled(LOG_DEBUG)) {
+    char a[24], b[24], c[24];
+    snprintf(a, sizeof a, "%.1fms", (double)(t1 - t0) / 1e6);
+    snprintf(b, sizeof b, "%.1fms", (double)(t2 - t1) / 1e6);
+    snprintf(c, sizeof c, "%.1fms", (double)(monotonic_ns() - t2) / 1e6);
+    log_kv(LOG_DEBUG, "sandbox removed", "id", id, "runtime", a, "mounts", b, "files", c, NULL);
+  }
   return 0;
 }
 

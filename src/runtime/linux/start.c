@@ -452,21 +452,30 @@ static int run_conmon(lx_driver *d, const char *id, const json_t *inputs, arca_e
   return 0;
 }
 
+static void ms_since(char *out, size_t n, int64_t since_ns) {
+  snprintf(out, n, "%.1fms", (double)(monotonic_ns() - since_ns) / 1e6);
+}
+
 int lx_start(lx_driver *d, const char *id, arca_err *err) {
   /* An exit of an earlier run that was never reported must not pass for this one's. */
   pthread_mutex_lock(&d->lock);
   lx_ctr *c = lx_ctr_lookup(d, id, false);
   if (c) c->monitored = false;
   pthread_mutex_unlock(&d->lock);
+  int64_t t0 = monotonic_ns();
   autojson json_t *inputs = NULL;
   if (prepare_start(d, id, &inputs, err) < 0) {
     lx_attach_end_pending(d, id);
     return -1;
   }
+  char t_prepare[24], t_create[24], t_start[24];
+  ms_since(t_prepare, sizeof t_prepare, t0);
+  int64_t t1 = monotonic_ns();
   if (run_conmon(d, id, inputs, err) < 0) {
     start_cleanup(d, id);
     return -1;
   }
+  ms_since(t_create, sizeof t_create, t1);
   pid_t conmon_pid = lx_conmon_alive(d, id);
   pthread_mutex_lock(&d->lock);
   c = lx_ctr_lookup(d, id, true);
@@ -478,6 +487,7 @@ int lx_start(lx_driver *d, const char *id, arca_err *err) {
   lx_attach_connect_pending(d, id);
   const char *args[] = {"start", id, NULL};
   arca_err e = {0};
+  int64_t t2 = monotonic_ns();
   if (lx_runc(d, args, NULL, 0, NULL, &e) < 0) {
     pthread_mutex_lock(&d->lock);
     c = lx_ctr_lookup(d, id, false);
@@ -488,5 +498,8 @@ int lx_start(lx_driver *d, const char *id, arca_err *err) {
     snprintf(text, sizeof text, "%s", e.msg);
     return err_set(err, 500, "OCI runtime start failed: %s: unknown", text);
   }
+  ms_since(t_start, sizeof t_start, t2);
+  log_kv(LOG_DEBUG, "sandbox started", "id", id, "prepare", t_prepare, "conmon+create", t_create,
+         "start", t_start, NULL);
   return 0;
 }
