@@ -14,6 +14,7 @@
 #include "engine/container_config.h"
 #include "engine/container_internal.h"
 #include "engine/engine.h"
+#include "engine/volumes.h"
 
 #define CS(e) (&(e)->containers)
 
@@ -132,7 +133,8 @@ static int build_mounts(engine *e, container *c, rt_mount **out, size_t *n, arca
       if (volume_mount_for(e, c, src, dst, ro, out, n, err) < 0) return -1;
     }
   }
-  return 0;
+  /* VolumesFrom and the image's VOLUMEs, where nothing above is mounted */
+  return volumes_extra_mounts(e, c, out, n, err);
 }
 
 static const char *network_mode_for_driver(engine *e, container *c, char *buf, size_t n) {
