@@ -455,10 +455,12 @@ int networks_validate_create(engine *e, container *c, arca_err *err) {
   json_t *v;
   json_object_foreach(eps, key, v) {
     if (!strcmp(key, "container")) continue;
-    network *n = network_find_locked(ns, key, err);
+    /* as dockerd, a network that does not exist (yet) fails the start, not the create */
+    arca_err lerr;
+    network *n = network_find_locked(ns, key, &lerr);
     if (!n) {
-      rc = -1;
-      break;
+      json_object_set_new(fixed, key, json_is_object(v) ? json_deep_copy(v) : json_object());
+      continue;
     }
     json_t *cfg = json_is_object(v) ? json_deep_copy(v) : json_object();
     if (validate_endpoint_locked(ns, n, cfg, err) < 0) {
