@@ -3,7 +3,7 @@
 # without a Docker daemon: the debian fixture (debootstrap, fixtures.sh) as the one base
 # layer, then two layers made by apt-get in a chroot over overlayfs (the upper directory is
 # the layer, its whiteouts turned into OCI ones):
-#   layer "web": nginx-light redis-server curl iperf3
+#   layer "web": nginx-light redis-server curl iperf3 socat
 #   layer "wp":  mariadb-server apache2 libapache2-mod-php php-mysql wordpress (over "web")
 # and one OCI layout, CACHE/oci/netapps, naming six images that share those layers:
 #   nginx, redis, netclient (curl, redis-cli), iperf3     base + web
@@ -19,7 +19,7 @@
 
 _NFX_SELF=$(readlink -f "${BASH_SOURCE[0]}")
 _NFX_DIR=$(dirname "$_NFX_SELF")
-_NFX_WEB_PKGS="nginx-light redis-server curl iperf3"
+_NFX_WEB_PKGS="nginx-light redis-server curl iperf3 socat"
 _NFX_WP_PKGS="mariadb-server apache2 libapache2-mod-php php-mysql wordpress"
 _NFX_IMAGES="nginx redis netclient iperf3 mariadb wordpress"
 

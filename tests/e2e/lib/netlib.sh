@@ -24,6 +24,9 @@ rand_subnet24() {
   return 1
 }
 
+# GET a URL from the host; a server that has just started may not listen yet.
+get() { curl -s --max-time 5 --retry 20 --retry-connrefused --retry-delay 0 --retry-max-time 5 "$@"; }
+
 # The host's first global IPv4 address (not loopback).
 host_ipv4() { ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1; }
 
