@@ -237,7 +237,7 @@ static int hexval(char c) {
   return -1;
 }
 
-void ipam_host_reserved(ip_prefix **out, size_t *n) {
+void ipam_host_reserved(ip_prefix **out, size_t *n, const char *skip_if) {
   autofree char *text = NULL;
   if (read_file("/proc/net/route", 1 << 20, &text, NULL, NULL) == 0) {
     char *save = NULL;
@@ -253,6 +253,7 @@ void ipam_host_reserved(ip_prefix **out, size_t *n) {
       if (sscanf(line, "%63s %x %x %x %d %d %d %x", ifname, &dest, &gw, &flags, &refcnt, &use, &metric, &mask) != 8)
         continue;
       if (mask == 0) continue; /* the default route reserves nothing */
+      if (skip_if && !strcmp(ifname, skip_if)) continue;
       ip_prefix p = {.addr = {.family = 4}, .bits = 0};
       memcpy(p.addr.b, &dest, 4); /* the kernel prints network order as a host integer */
       uint32_t m = mask;
@@ -277,6 +278,8 @@ void ipam_host_reserved(ip_prefix **out, size_t *n) {
       }
       int bh = hexval(line[33]), bl = hexval(line[34]);
       if (!ok || bh < 0 || bl < 0) continue;
+      const char *dev = strrchr(line, ' ');
+      if (skip_if && dev && !strcmp(dev + 1, skip_if)) continue;
       p.bits = bh << 4 | bl;
       /* the default route, link-local, multicast and host routes say nothing about subnets */
       if (p.bits == 0 || p.bits == 128 || p.addr.b[0] == 0xff || (p.addr.b[0] == 0xfe && (p.addr.b[1] & 0xc0) == 0x80))

@@ -67,7 +67,7 @@ bool ipam_pick_subnet(const ipam_pool *pools, size_t npools, const ip_prefix *ta
 
 /* The host's IPv4 and IPv6 routes (main table, /proc/net/route and ipv6_route) and the
  * nameservers of /etc/resolv.conf, as prefixes: Docker keeps new subnets clear of them.
- * Appends to *out (realloc'd). */
-void ipam_host_reserved(ip_prefix **out, size_t *n);
+ * Routes through skip_if (may be NULL) are left out. Appends to *out (realloc'd). */
+void ipam_host_reserved(ip_prefix **out, size_t *n, const char *skip_if);
 
 #endif

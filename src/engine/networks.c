@@ -271,7 +271,7 @@ static void collect_taken(networks_state *ns, ip_prefix **taken, size_t *ntaken,
       (*taken)[(*ntaken)++] = n->pools[j].subnet;
     }
   }
-  if (host) ipam_host_reserved(taken, ntaken);
+  if (host) ipam_host_reserved(taken, ntaken, NULL);
 }
 
 static bool pick_subnet_locked(networks_state *ns, int family, ip_prefix *out) {
@@ -287,6 +287,8 @@ static bool pick_subnet_locked(networks_state *ns, int family, ip_prefix *out) {
   free(taken);
   return ok;
 }
+
+static ip_addr *family_cursor(network *n, int family) { return family == 4 ? &n->cursor4 : &n->cursor6; }
 
 static json_t *predefined_doc(const char *name, const char *driver, const char *id) {
   char created[64];
@@ -334,6 +336,53 @@ static int ensure_predefined_locked(engine *e, arca_err *err) {
     strmap_put(&ns->by_id, n->id, n);
   }
   return 0;
+}
+
+void network_check_subnets_locked(engine *e, network *n) {
+  networks_state *ns = NETS(e);
+  if (strcmp(n->driver, "bridge") || endpoints_on_locked(ns, n->id) > 0) return;
+  ip_prefix *host = NULL;
+  size_t nhost = 0;
+  ipam_host_reserved(&host, &nhost, n->default_bridge ? ns->default_bridge_if : n->bridge);
+  bool changed = false;
+  for (size_t i = 0; i < n->npools; i++) {
+    net_pool *p = &n->pools[i];
+    if (p->user_subnet) continue; /* the user's choice stands, as in Docker */
+    bool clash = false;
+    for (size_t j = 0; j < nhost && !clash; j++) clash = ip_prefix_overlaps(&host[j], &p->subnet);
+    if (!clash) continue;
+    ip_prefix fresh;
+    char old_s[IP_PREFIX_STR_MAX], new_s[IP_PREFIX_STR_MAX], gw_s[IP_STR_MAX];
+    ip_prefix_format(&p->subnet, old_s);
+    if (!pick_subnet_locked(ns, p->subnet.addr.family, &fresh)) {
+      log_kv(LOG_WARN, "network subnet is routed elsewhere on this host and no other is free", "network", n->name,
+             "subnet", old_s, NULL);
+      continue;
+    }
+    p->subnet = fresh;
+    p->gateway = ip_add(&fresh.addr, 1);
+    p->has_range = false;
+    ip_prefix_format(&fresh, new_s);
+    ip_format(&p->gateway, gw_s);
+    size_t k;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(n->doc, "IPAM"), "Config"), k, c) {
+      if (strcmp(jstr(c, "Subnet"), old_s)) continue;
+      json_object_set_new(c, "Subnet", json_string(new_s));
+      json_object_set_new(c, "Gateway", json_string(gw_s));
+    }
+    json_array_foreach(json_object_get(n->doc, "ArcaAuto"), k, c) {
+      if (!strcmp(json_string_value(c) ?: "", old_s)) json_array_set_new(json_object_get(n->doc, "ArcaAuto"), k, json_string(new_s));
+    }
+    memset(family_cursor(n, fresh.addr.family), 0, sizeof(ip_addr));
+    log_kv(LOG_INFO, "network subnet taken on this host meanwhile: moved", "network", n->name, "from", old_s, "to",
+           new_s, NULL);
+    changed = true;
+  }
+  free(host);
+  arca_err err;
+  if (changed && network_save(e, n, &err) < 0)
+    log_kv(LOG_WARN, "network record not saved", "network", n->name, "error", err.msg, NULL);
 }
 
 /* A stable IPv6 ULA /48 of this daemon (RFC 4193 global ID from the engine ID), in /64s. */

@@ -215,6 +215,7 @@ int network_attach_one(engine *e, container *c, network *n, const json_t *cfg, b
   if (endpoint_of_locked(ns, c->id, n->id))
     return err_set(err, 403, "endpoint with name %s already exists in network %s", c->name, n->name);
   if (!e->driver) return err_set(err, 500, "the container runtime is not available on this host");
+  network_check_subnets_locked(e, n);
   endpoint *ep = xcalloc(1, sizeof *ep);
   snprintf(ep->container_id, sizeof ep->container_id, "%s", c->id);
   snprintf(ep->network_id, sizeof ep->network_id, "%s", n->id);

@@ -78,6 +78,10 @@ struct networks_state {
 network *network_find_locked(networks_state *ns, const char *term, arca_err *err);
 network *network_by_name_locked(networks_state *ns, const char *name);
 void network_event(struct engine *e, const network *n, const char *action, const char *container_id);
+/* Bridges exist only while containers use them, so another daemon on the host may have
+ * routed a subnet Arca chose (pools, default bridge) since: before the first endpoint such a
+ * subnet moves to a free one. The user's own subnets stay, as in Docker. */
+void network_check_subnets_locked(struct engine *e, network *n);
 /* Persists an endpoint (or deletes it when gone). */
 void endpoint_save(struct engine *e, const endpoint *ep);
 void endpoint_forget(struct engine *e, const endpoint *ep);

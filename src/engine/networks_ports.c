@@ -168,8 +168,8 @@ int ports_reserve_locked(engine *e, container *c, const char *endpoint_id, const
       break;
     }
     const char *hip = *pm[i].host_ip ? pm[i].host_ip : "0.0.0.0";
-    int fd;
-    uint16_t bound;
+    int fd = -1;
+    uint16_t bound = 0;
     rc = reserve_one(ns, c, endpoint_id, cip_s, &pm[i], hip, &fd, &bound, err);
     if (rc < 0) break;
     push_fd(fds, nfds, fd);
