@@ -771,8 +771,9 @@ static void restore_one(engine *e, container *c, void *ctx) {
   }
   bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
   if (was_running || c->state == CS_RESTARTING) {
-    /* it ended while we were away: record how */
+    /* it ended while we were away: record how, and free its addresses and ports */
     c->state = CS_EXITED;
+    networks_detach_container(e, c);
     if (st == RT_STATUS_STOPPED) {
       c->exit_code = x.exit_code;
       c->finished_ns = x.finished_ns ? x.finished_ns : now_ns();

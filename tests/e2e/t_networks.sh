@@ -154,6 +154,16 @@ assert_eq "" "$(dk inspect -f '{{.NetworkSettings.Networks.net1.IPAddress}}' cr)
 assert_eq 2 "$(dk start -a cr)" "connected while stopped: both networks at start"
 out=$(dk network rm net1 2>&1); assert_contains "$out" "error while removing network: network net1 has active endpoints" "rm in use"
 
+# several networks at create (API >= 1.44), primary first
+api POST /containers/create?name=multi -H 'Content-Type: application/json' \
+  -d "{\"Image\":\"busybox\",\"Cmd\":[\"sleep\",\"300\"],\"HostConfig\":{\"NetworkMode\":\"net2\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"net2\":{},\"net1\":{\"Aliases\":[\"both\"],\"IPAMConfig\":{\"IPv4Address\":\"$SUB.20\"}}}}}"
+assert_eq 201 "$API_STATUS" "create on two networks: $API_BODY"
+dk start multi >/dev/null
+assert_eq "net1 net2" "$(dk inspect multi | jq -r '.[0].NetworkSettings.Networks | keys | join(" ")')" "two networks in inspect"
+assert_contains "$(dk exec multi ip -4 -o addr show eth0)" "inet ${n2sub%.*/*}" "eth0 on the NetworkMode network"
+assert_contains "$(dk exec multi ip -4 -o addr show eth1)" "inet $SUB.20/24" "eth1 on the second network, static address"
+assert_contains "$(dk run --rm --network net1 busybox nslookup both)" "$SUB.20" "alias of the second network"
+
 # ---- internal and IPv6 networks, host and none
 dk network create --internal inet >/dev/null
 dk run -d --name in1 --network inet busybox sleep 300 >/dev/null
@@ -165,6 +175,9 @@ dk network create --ipv6 --subnet "$V6::/64" v6net >/dev/null
 dk run -d --name s6 --network v6net busybox sleep 300 >/dev/null
 S6=$(dk inspect -f '{{.NetworkSettings.Networks.v6net.GlobalIPv6Address}}' s6)
 assert_eq "$V6::2" "$S6" "IPv6 address from the subnet"
+dk network connect --ip6 "$V6::99" v6net b1
+assert_eq "$V6::99" "$(dk inspect -f '{{.NetworkSettings.Networks.v6net.GlobalIPv6Address}}' b1)" "connect with a static IPv6 address"
+assert_contains "$(dk exec b1 ip -6 -o addr show eth1)" "$V6::99/64" "static IPv6 address in the container"
 out=$(dk run --rm --network v6net busybox sh -c 'ping6 -c1 -W2 s6 >/dev/null && echo ok6; nslookup -type=AAAA s6')
 assert_contains "$out" "ok6" "IPv6 ping by name"
 assert_contains "$out" "$S6" "AAAA record"

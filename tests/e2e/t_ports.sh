@@ -104,6 +104,21 @@ assert_contains "$(ss -Hltnp "sport = :$P1")" "arcad" "held again after a daemon
 assert_eq "$W" "$(get "http://127.0.0.1:$P1/hostname")" "still reachable after a daemon restart"
 assert_eq "80/tcp -> 0.0.0.0:$P1" "$(dk port web)" "docker port after a restart"
 
+# ---- a container that ends while the daemon is down frees its port when the daemon returns
+PD=$(free_port)
+dk run -d --name dies -p "$PD:80" "${httpd[@]}" >/dev/null
+DIES=$(dk inspect -f '{{.Id}}' dies)
+arcad_kill9
+conmon=$(pgrep -f "conmon .*-c $DIES")
+for p in $(pgrep -P "$conmon"); do kill -9 "$p"; done
+wait_for 10 sh -c "! kill -0 $conmon 2>/dev/null"
+arcad_start || t_finish
+# re-adoption runs once the API is up
+wait_for 10 sh -c "[ \"\$($DOCKER_BIN inspect -f '{{.State.Status}}' dies)\" = exited ]"
+assert_eq "exited" "$(dk inspect -f '{{.State.Status}}' dies)" "ended while the daemon was down"
+assert_eq "" "$(ss -Hltn "sport = :$PD")" "its port released at re-adoption"
+assert_no_rules "its rules removed at re-adoption" "dport $PD "
+
 # ---- nothing left
 dk rm -f $(dk ps -aq) >/dev/null
 dk network rm pnet >/dev/null
