@@ -447,14 +447,6 @@ void networks_close(engine *e) {
   e->networks = NULL;
 }
 
-size_t networks_count(engine *e) {
-  networks_state *ns = NETS(e);
-  pthread_mutex_lock(&ns->lock);
-  size_t n = ns->by_id.len;
-  pthread_mutex_unlock(&ns->lock);
-  return n;
-}
-
 /* ---- create ---- */
 
 static bool opt_bool(const json_t *opts, const char *key, bool def, bool *bad) {

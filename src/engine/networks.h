@@ -45,6 +45,5 @@ int networks_prune(struct engine *e, const char *filters_json, json_t **out, arc
 int network_connect(struct engine *e, const char *term, const json_t *body, arca_err *err);
 /* POST /networks/{id}/disconnect: body {"Container", "Force"}. */
 int network_disconnect(struct engine *e, const char *term, const json_t *body, arca_err *err);
-size_t networks_count(struct engine *e);
 
 #endif

@@ -210,14 +210,6 @@ void volumes_close(engine *e) {
   e->volumes = NULL;
 }
 
-size_t volumes_count(engine *e) {
-  volumes_state *vs = VOLS(e);
-  pthread_mutex_lock(&vs->lock);
-  size_t n = vs->by_name.len;
-  pthread_mutex_unlock(&vs->lock);
-  return n;
-}
-
 /* ---- the endpoints ---- */
 
 static json_t *volume_doc(const volume *v) { return json_deep_copy(v->doc); }

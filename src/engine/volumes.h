@@ -43,7 +43,6 @@ int volume_remove(struct engine *e, const char *name, bool force, arca_err *err)
 int volumes_prune(struct engine *e, const char *filters_json, int api_minor, json_t **out, arca_err *err);
 /* system df: every volume with UsageData {Size, RefCount}. */
 json_t *volumes_df_json(struct engine *e);
-size_t volumes_count(struct engine *e);
 
 /* ---- for the container state machine (c->lock held) ---- */
 
