@@ -101,6 +101,7 @@ static network *network_from_doc(json_t *doc) {
   n->internal = json_is_true(json_object_get(doc, "Internal"));
   n->ipv4 = !json_is_false(json_object_get(doc, "EnableIPv4"));
   n->ipv6 = json_is_true(json_object_get(doc, "EnableIPv6"));
+  n->port_chain = json_is_true(json_object_get(doc, "ArcaPortChain"));
   parse_rfc3339(jstr(doc, "Created"), &n->created_ns);
   arca_err err;
   json_t *ipam = json_object_get(doc, "IPAM");
@@ -122,7 +123,8 @@ static network *network_from_doc(json_t *doc) {
   return n;
 }
 
-static int network_save(engine *e, const network *n, arca_err *err) {
+int network_save(engine *e, const network *n, arca_err *err) {
+  json_object_set_new(n->doc, "ArcaPortChain", json_boolean(n->port_chain));
   autofree char *text = json_dumps(n->doc, JSON_COMPACT);
   return store_net_put(e->store, STORE_NETWORKS, n->id, n->name, text, err);
 }
@@ -728,6 +730,7 @@ static json_t *public_doc(const network *n) {
   json_t *doc = json_deep_copy(n->doc);
   json_object_del(doc, "ArcaBridge");
   json_object_del(doc, "ArcaAuto");
+  json_object_del(doc, "ArcaPortChain");
   return doc;
 }
 

@@ -55,11 +55,26 @@ static void unlink_endpoint_locked(networks_state *ns, endpoint *ep) {
 void network_detach_one_locked(engine *e, endpoint *ep, bool events) {
   networks_state *ns = NETS(e);
   arca_err err;
-  if (ep->request && e->driver && e->driver->ops->network_detach(e->driver, ep->container_id, ep->request, &err) < 0)
+  network *n = strmap_get(&ns->by_id, ep->network_id);
+  bool last = true;
+  for (endpoint *o = ns->endpoints; o && last; o = o->next) last = o == ep || strcmp(o->network_id, ep->network_id);
+  json_t *request = ep->request ? json_incref(ep->request) : NULL;
+  /* netavark 1.4 removes a network's port-forwarding chain only when the last teardown
+   * names port mappings: an empty list is enough */
+  if (request && n && last && n->port_chain && !json_array_size(json_object_get(request, "port_mappings"))) {
+    json_decref(request);
+    request = json_deep_copy(ep->request);
+    json_object_set_new(request, "port_mappings", json_array());
+  }
+  if (request && e->driver && e->driver->ops->network_detach(e->driver, ep->container_id, request, &err) < 0)
     log_kv(LOG_WARN, "network teardown failed", "container", ep->container_id, "error", err.msg, NULL);
+  json_decref(request);
+  if (n && last && n->port_chain) {
+    n->port_chain = false;
+    if (network_save(e, n, &err) < 0) log_kv(LOG_WARN, "network record not saved", "error", err.msg, NULL);
+  }
   unlink_endpoint_locked(ns, ep);
   endpoint_forget(e, ep);
-  network *n = strmap_get(&ns->by_id, ep->network_id);
   if (n && events) network_event(e, n, "disconnect", ep->container_id);
   endpoint_free(ep);
 }
@@ -242,6 +257,11 @@ int network_attach_one(engine *e, container *c, network *n, const json_t *cfg, b
   }
   mac_from_result(result, n, ep->ifname, ep->mac);
   json_decref(result);
+  if (json_array_size(json_object_get(ep->request, "port_mappings")) && !n->port_chain) {
+    arca_err serr;
+    n->port_chain = true;
+    if (network_save(e, n, &serr) < 0) log_kv(LOG_WARN, "network record not saved", "error", serr.msg, NULL);
+  }
   ep->next = ns->endpoints;
   ns->endpoints = ep;
   endpoint_save(e, ep);

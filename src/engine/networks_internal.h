@@ -43,6 +43,8 @@ typedef struct network {
   net_pool *pools;     /* IPv4 entries first */
   size_t npools;
   ip_addr cursor4, cursor6; /* last addresses handed out (serial allocation) */
+  bool port_chain;     /* netavark made its port-forwarding chain for this network: the last
+                        * endpoint's teardown must ask for it to go ("ArcaPortChain") */
 } network;
 
 /* An endpoint: a container attached to a network while it runs. */
@@ -82,6 +84,7 @@ void network_event(struct engine *e, const network *n, const char *action, const
  * routed a subnet Arca chose (pools, default bridge) since: before the first endpoint such a
  * subnet moves to a free one. The user's own subnets stay, as in Docker. */
 void network_check_subnets_locked(struct engine *e, network *n);
+int network_save(struct engine *e, const network *n, arca_err *err);
 /* Persists an endpoint (or deletes it when gone). */
 void endpoint_save(struct engine *e, const endpoint *ep);
 void endpoint_forget(struct engine *e, const endpoint *ep);

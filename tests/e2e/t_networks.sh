@@ -209,6 +209,7 @@ assert_eq "running" "$(dk inspect -f '{{.State.Status}}' "$B1ID")" "re-adopted a
 
 # ---- prune, nothing left
 T1=$(date +%s)
+HASHES=$(for n in bridge net1 net2 inet v6net; do chain_hash "$n"; done)
 NET1BR=$(bridge_of net1)
 NET2BR=$(bridge_of net2)
 INBR=$(bridge_of inet)
@@ -221,6 +222,7 @@ assert_eq "bridge host none" "$(names)" "prune keeps the predefined networks"
 evs=$(dk events --since "$T1" --until "$(($(date +%s) + 1))" --filter type=network --filter event=destroy --format '{{.Actor.Attributes.name}}' | sort | paste -sd' ')
 assert_eq "inet net1 net2 v6net" "$evs" "destroy events"
 assert_no_link "no bridge left" "$NET1BR" "$NET2BR" "$INBR" "$V6BR" "$DEFBR"
-assert_no_rules "no firewall rule left" "$SUB." "$n2sub" "$BSUB" "$V6::"
+# shellcheck disable=SC2086 # one word per network
+assert_no_rules "no firewall rule left" "$SUB." "$n2sub" "$BSUB" "$V6::" $HASHES
 assert_eq 0 "$(netns_left)" "no network namespace left"
 t_finish

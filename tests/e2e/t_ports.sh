@@ -104,6 +104,18 @@ assert_contains "$(ss -Hltnp "sport = :$P1")" "arcad" "held again after a daemon
 assert_eq "$W" "$(get "http://127.0.0.1:$P1/hostname")" "still reachable after a daemon restart"
 assert_eq "80/tcp -> 0.0.0.0:$P1" "$(dk port web)" "docker port after a restart"
 
+# ---- the last container leaving a network has no ports: the network's port chain goes too
+dk network create lastnet >/dev/null
+LH=$(chain_hash lastnet)
+PL=$(free_port)
+dk run -d --name withport --network lastnet -p "$PL:80" "${httpd[@]}" >/dev/null
+dk run -d --name noport --network lastnet busybox sleep 300 >/dev/null
+assert_contains "$(rules_with "$LH")" "NETAVARK-DN-$LH" "the network's port chain exists"
+dk rm -f withport >/dev/null
+dk rm -f noport >/dev/null
+assert_no_rules "no chain left after the last container" "$LH"
+dk network rm lastnet >/dev/null
+
 # ---- a container that ends while the daemon is down frees its port when the daemon returns
 PD=$(free_port)
 dk run -d --name dies -p "$PD:80" "${httpd[@]}" >/dev/null
@@ -120,8 +132,11 @@ assert_eq "" "$(ss -Hltn "sport = :$PD")" "its port released at re-adoption"
 assert_no_rules "its rules removed at re-adoption" "dport $PD "
 
 # ---- nothing left
+BH=$(chain_hash bridge)
+PH=$(chain_hash pnet)
 dk rm -f $(dk ps -aq) >/dev/null
 dk network rm pnet >/dev/null
+assert_no_rules "no chain left" "$BH" "$PH"
 assert_no_rules "no rule left" "dport $P1 " "dport $P2 " "dport $P3 " "dport $PA " "dport $PU " "dport $PUDP " "dport $PB "
 assert_eq "" "$(ss -Hltn "( sport = :$P1 or sport = :$P2 or sport = :$PA or sport = :$PB )")" "no port held"
 assert_eq 0 "$(netns_left)" "no network namespace left"

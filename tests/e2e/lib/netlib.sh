@@ -53,6 +53,12 @@ assert_no_link() { # what ifname...
   pass
 }
 
+# netavark's iptables chains of a network are NETAVARK-<h> and NETAVARK-DN-<h>, h being
+# the first 13 hex digits (upper case) of SHA-512 of the name Arca gives it: the network ID.
+chain_hash() { # network
+  printf '%s' "$(dk network inspect -f '{{.Id}}' "$1")" | sha512sum | cut -c1-13 | tr a-f A-F
+}
+
 # Network namespaces of this daemon still mounted.
 netns_left() { ls "$T_RUN/netns" 2>/dev/null | wc -l; }
 
