@@ -37,7 +37,7 @@ for what in "dockerode: version" "dockerode: network create and inspect" "docker
   "testcontainers: exec, alias on the network" "testcontainers: stop removed the containers" "node ok"; do
   assert_contains "$out" "$what" "node: $what"
 done
-[ "$rc" -eq 0 ] || echo "$out" | grep -v '^ok ' | tail -30 | sed 's/^/      /'
+if [ "$rc" -ne 0 ]; then echo "$out" | grep -v '^ok ' | tail -30 | sed 's/^/      /'; fi
 assert_eq "" "$(dk ps -aq)" "no container left"
 assert_eq "bridge host none" "$(dk network ls --format '{{.Name}}' | sort | paste -sd' ')" "no network left"
 # whatever a failure left must not outlive the test

@@ -95,9 +95,23 @@ async function withTestcontainers() {
   check(still.length === 0, "testcontainers: stop removed the containers");
 }
 
+// A request whose answer never completes leaves Node with nothing to wait for: it would
+// exit silently with status 0. Say which step never finished instead.
+let step = "start";
+let finished = false;
+process.on("beforeExit", () => {
+  if (finished) return;
+  console.error(`step "${step}" never finished: an API answer or stream did not complete ` +
+    "(exec start without an Upgrade header needs the 200 form of the hijacked answer)");
+  process.exit(1);
+});
+
 (async () => {
+  step = "dockerode";
   await withDockerode();
+  step = "testcontainers";
   await withTestcontainers();
+  finished = true;
   console.log("node ok");
 })().catch((e) => {
   console.error(e && e.stack ? e.stack : e);
