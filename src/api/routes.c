@@ -61,6 +61,23 @@ static const api_route routes[] = {
     {"POST", "/images/{name*}/tag", api_image_tag, API_BODY_NONE},
     {"DELETE", "/images/{name*}", api_image_delete, API_BODY_NONE},
 
+    /* networks */
+    {"GET", "/networks", api_networks_list, API_BODY_NONE},
+    {"POST", "/networks/create", api_network_create, API_BODY_JSON},
+    {"POST", "/networks/prune", api_networks_prune, API_BODY_NONE},
+    {"GET", "/networks/{id}", api_network_inspect, API_BODY_NONE},
+    {"DELETE", "/networks/{id}", api_network_delete, API_BODY_NONE},
+    {"POST", "/networks/{id}/connect", api_network_connect, API_BODY_JSON},
+    {"POST", "/networks/{id}/disconnect", api_network_disconnect, API_BODY_JSON},
+
+    /* volumes */
+    {"GET", "/volumes", api_volumes_list, API_BODY_NONE},
+    {"POST", "/volumes/create", api_volume_create, API_BODY_JSON},
+    {"POST", "/volumes/prune", api_volumes_prune, API_BODY_NONE},
+    {"GET", "/volumes/{name}", api_volume_inspect, API_BODY_NONE},
+    {"PUT", "/volumes/{name}", api_volume_update, API_BODY_JSON},
+    {"DELETE", "/volumes/{name}", api_volume_delete, API_BODY_NONE},
+
     /* swarm (never a member) */
     {"GET", "/swarm", api_swarm_inspect, API_BODY_NONE},
     {"POST", "/swarm/init", api_swarm_inactive, API_BODY_JSON},

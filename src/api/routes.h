@@ -71,5 +71,20 @@ void api_exec_create(api_req *req);
 void api_exec_start(api_req *req);
 void api_exec_resize(api_req *req);
 void api_exec_inspect(api_req *req);
+/* networks.c */
+void api_networks_list(api_req *req);
+void api_network_inspect(api_req *req);
+void api_network_create(api_req *req);
+void api_network_connect(api_req *req);
+void api_network_disconnect(api_req *req);
+void api_network_delete(api_req *req);
+void api_networks_prune(api_req *req);
+/* volumes.c */
+void api_volumes_list(api_req *req);
+void api_volume_create(api_req *req);
+void api_volume_inspect(api_req *req);
+void api_volume_update(api_req *req);
+void api_volume_delete(api_req *req);
+void api_volumes_prune(api_req *req);
 
 #endif

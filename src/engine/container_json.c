@@ -9,6 +9,7 @@
 #include "engine/container_internal.h"
 #include "engine/engine.h"
 #include "engine/execs.h"
+#include "engine/volumes.h"
 #include "image/reference.h"
 
 #define CS(e) (&(e)->containers)
@@ -34,46 +35,7 @@ static json_t *config_doc(const container *c) {
   return cfg;
 }
 
-static json_t *mounts_doc(engine *e, const container *c) {
-  json_t *out = json_array();
-  size_t i;
-  json_t *b;
-  json_array_foreach(json_object_get(c->host_config, "Binds"), i, b) {
-    bind_spec bs;
-    arca_err err;
-    if (bind_spec_parse(json_string_value(b) ?: "", &bs, &err) < 0) continue;
-    if (!strcmp(bs.type, "bind")) {
-      json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", bs.source,
-                                           "Destination", bs.destination, "Mode", bs.mode ? bs.mode : "", "RW",
-                                           !bs.read_only, "Propagation", bs.propagation && *bs.propagation ? bs.propagation : "rprivate"));
-    } else {
-      autofree char *src = xasprintf("%s/volumes/%s/_data", e->cfg.data_root, bs.source ? bs.source : "");
-      json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume", "Name",
-                                           bs.source ? bs.source : "", "Source", src, "Destination", bs.destination,
-                                           "Driver", "local", "Mode", bs.mode ? bs.mode : "", "RW", !bs.read_only,
-                                           "Propagation", ""));
-    }
-    bind_spec_free(&bs);
-  }
-  json_t *m;
-  json_array_foreach(json_object_get(c->host_config, "Mounts"), i, m) {
-    const char *type = json_string_value(json_object_get(m, "Type")) ?: "volume";
-    const char *src = json_string_value(json_object_get(m, "Source")) ?: "";
-    const char *dst = json_string_value(json_object_get(m, "Target")) ?: "";
-    bool ro = json_is_true(json_object_get(m, "ReadOnly"));
-    if (!strcmp(type, "volume")) {
-      autofree char *path = xasprintf("%s/volumes/%s/_data", e->cfg.data_root, src);
-      json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "volume", "Name", src, "Source", path,
-                                           "Destination", dst, "Driver", "local", "Mode", "z", "RW", !ro, "Propagation", ""));
-    } else {
-      const char *prop = json_string_value(json_object_get(json_object_get(m, "BindOptions"), "Propagation"));
-      json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", type, "Source", src, "Destination", dst,
-                                           "Mode", "", "RW", !ro, "Propagation",
-                                           !strcmp(type, "bind") ? (prop && *prop ? prop : "rprivate") : ""));
-    }
-  }
-  return out;
-}
+static json_t *mounts_doc(engine *e, const container *c) { return volumes_mounts_json(e, c); }
 
 json_t *container_network_settings(engine *e, const container *c, bool summary);
 

@@ -14,6 +14,7 @@
 #include "engine/container_config.h"
 #include "engine/container_internal.h"
 #include "engine/engine.h"
+#include "engine/volumes.h"
 
 #define CS(e) (&(e)->containers)
 
@@ -132,7 +133,8 @@ static int build_mounts(engine *e, container *c, rt_mount **out, size_t *n, arca
       if (volume_mount_for(e, c, src, dst, ro, out, n, err) < 0) return -1;
     }
   }
-  return 0;
+  /* VolumesFrom and the image's VOLUMEs, where nothing above is mounted */
+  return volumes_extra_mounts(e, c, out, n, err);
 }
 
 static const char *network_mode_for_driver(engine *e, container *c, char *buf, size_t n) {
@@ -774,8 +776,9 @@ static void restore_one(engine *e, container *c, void *ctx) {
   }
   bool auto_remove = json_is_true(json_object_get(c->host_config, "AutoRemove"));
   if (was_running || c->state == CS_RESTARTING) {
-    /* it ended while we were away: record how */
+    /* it ended while we were away: record how, and free its addresses and ports */
     c->state = CS_EXITED;
+    networks_detach_container(e, c);
     if (st == RT_STATUS_STOPPED) {
       c->exit_code = x.exit_code;
       c->finished_ns = x.finished_ns ? x.finished_ns : now_ns();

@@ -11,6 +11,8 @@
 #include "common/proc.h"
 #include "common/util.h"
 #include "engine/execs.h"
+#include "engine/networks.h"
+#include "engine/volumes.h"
 
 static void make_uuid(char out[40]) {
   char hex[33];
@@ -88,6 +90,7 @@ int engine_open(arca_config *cfg, engine **out, arca_err *err) {
       e->driver = NULL;
     }
   }
+  if (networks_open(e, err) < 0 || volumes_open(e, err) < 0) goto fail;
   if (execs_open(e, err) < 0 || containers_open(e, err) < 0) goto fail;
   host_info_gather(&e->host, e->cfg.data_root);
   *out = e;
@@ -106,6 +109,8 @@ void engine_close(engine *e) {
   e->driver = NULL;
   containers_close(e);
   execs_close(e);
+  volumes_close(e);
+  networks_close(e);
   prereq_report_free(&e->prereq);
   if (e->images_open) images_close(e);
   store_close(e->store);

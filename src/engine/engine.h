@@ -36,6 +36,8 @@ typedef struct engine {
   rt_driver *driver;          /* NULL when the prerequisites are missing (API only) */
   prereq_report prereq;       /* paths and versions found at start-up */
   sched *sched;
+  struct networks_state *networks;  /* networks*.c */
+  struct volumes_state *volumes;    /* volumes*.c */
 } engine;
 
 /* Takes ownership of *cfg (cfg is zeroed). */

@@ -4,6 +4,7 @@
 
 #include "common/util.h"
 #include "engine/engine.h"
+#include "engine/volumes.h"
 
 #define ARCA_PLATFORM "Arca"
 
@@ -167,7 +168,7 @@ json_t *engine_df_json(engine *e, int types, bool unused) {
     json_object_set_new(j, "Images", images);
   }
   if (types & SYSTEM_DF_CONTAINERS) json_object_set_new(j, "Containers", json_array());
-  if (types & SYSTEM_DF_VOLUMES) json_object_set_new(j, "Volumes", json_array());
+  if (types & SYSTEM_DF_VOLUMES) json_object_set_new(j, "Volumes", volumes_df_json(e));
   if (types & SYSTEM_DF_BUILD_CACHE) json_object_set_new(j, "BuildCache", json_array());
   return j;
 }

@@ -27,6 +27,13 @@ static const char *const migrations[] = {
     " size INTEGER NOT NULL, created INTEGER NOT NULL);",
     /* 3: containers (the record is a JSON document; name kept apart for uniqueness) */
     "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);",
+    /* 4: networks, their endpoints (IPAM), volumes and their users (store_networks.c) */
+    "CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);"
+    "CREATE TABLE endpoints (container_id TEXT NOT NULL, network_id TEXT NOT NULL, doc TEXT NOT NULL,"
+    " PRIMARY KEY (container_id, network_id));"
+    "CREATE TABLE volumes (name TEXT PRIMARY KEY, doc TEXT NOT NULL);"
+    "CREATE TABLE volume_refs (container_id TEXT NOT NULL, destination TEXT NOT NULL, doc TEXT NOT NULL,"
+    " PRIMARY KEY (container_id, destination));",
 };
 
 int store_sqlite_err(store *s, int rc, const char *what, arca_err *err) {
