@@ -52,6 +52,16 @@ struct pull_plan {
   pull_layer *layers;
   size_t nlayers;
   bool up_to_date;
+  bool client_borrowed;       /* a tag of an all-tags pull: the client is the parent's */
+
+  /* all tags (docker pull -a): the tags listed by the registry, pulled in turn */
+  bool all_tags;
+  char **tags;
+  size_t ntags;
+  char *platform;
+  pull_plan *first;           /* tags[0], resolved while preparing (see image_pull_prepare) */
+  bool first_failed;          /* ... or why it could not be, after its manifest was found */
+  arca_err first_err;
 
   /* run state */
   pthread_mutex_t lock;
@@ -188,7 +198,10 @@ static void plan_free(pull_plan *p) {
   free(p->full_name);
   free(p->repo);
   free(p->reference);
-  if (p->client) registry_client_free(p->client);
+  if (p->client && !p->client_borrowed) registry_client_free(p->client);
+  registry_tags_free(p->tags, p->ntags);
+  free(p->platform);
+  plan_free(p->first);
   free(p->index_text);
   free(p->manifest_text);
   free(p->config_text);
@@ -265,39 +278,43 @@ static int open_client(pull_plan *p, const char *auth_header, arca_err *err) {
   return rc;
 }
 
-int image_pull_prepare(engine *e, const char *from_image, const char *tag, const char *platform,
-                       const char *auth_header, pull_plan **out, arca_err *err) {
-  char *body = NULL, *mt = NULL;
-  size_t len = 0;
+static pull_plan *plan_new(engine *e) {
   pull_plan *p = xcalloc(1, sizeof *p);
   p->e = e;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
   p->cancel_fd = -1;
-  if (ref_parse_repo_tag(from_image, tag ? tag : "", &p->ref, err) < 0) goto fail;
-  if (!p->ref.path) {
-    err_set(err, 400, "invalid reference format");
-    goto fail;
-  }
-  if (ref_check_not_reserved(&p->ref, err) < 0) goto fail;
-  if (!p->ref.tag && !p->ref.digest) ref_with_default_tag(&p->ref);
+  return p;
+}
+
+/* The names messages and references use, from p->ref (a bare name when pulling all tags). */
+static void plan_names(pull_plan *p) {
   p->familiar = ref_familiar(&p->ref);
   p->familiar_name = ref_familiar_name(&p->ref);
   p->full = ref_full(&p->ref);
   p->full_name = ref_full_name(&p->ref);
   p->repo = xstrdup(ref_repository_path(&p->ref));
-  p->reference = xstrdup(p->ref.digest ? p->ref.digest : p->ref.tag);
+  if (p->ref.digest || p->ref.tag) p->reference = xstrdup(p->ref.digest ? p->ref.digest : p->ref.tag);
+}
 
+/* Fetches what p->reference points to, the manifest for the platform (from an index) and the
+ * image config. *found is set once the registry has given the tag's manifest: dockerd says
+ * "Pulling from" there, so whatever fails later fails after that line. */
+static int plan_resolve(pull_plan *p, const char *platform, bool *found, arca_err *err) {
+  engine *e = p->e;
+  char *body = NULL, *mt = NULL;
+  size_t len = 0;
   char os[16], arch[16], variant[16];
   if (platform && *platform) {
-    if (platform_parse(platform, os, arch, variant, err) < 0) goto fail;
+    if (platform_parse(platform, os, arch, variant, err) < 0) return -1;
   } else {
     snprintf(os, sizeof os, "linux");
     snprintf(arch, sizeof arch, "%s", e->host.go_arch);
     variant[0] = '\0';
   }
-  if (open_client(p, auth_header, err) < 0) goto fail;
-  if (registry_get_manifest(p->client, p->repo, p->reference, &body, &len, &mt, p->pulled_digest, err) < 0) goto fail;
+  if (registry_get_manifest(p->client, p->repo, p->reference, &body, &len, &mt, p->pulled_digest, err) < 0)
+    return -1;
+  *found = true;
   if (is_index(mt)) {
     p->index_text = body;
     p->index_len = len;
@@ -314,18 +331,15 @@ int image_pull_prepare(engine *e, const char *from_image, const char *tag, const
         break;
       }
     }
-    if (!chosen) {
-      err_set(err, 404, "no matching manifest for %s/%s%s%s in the manifest list entries", os, arch,
-              variant[0] ? "/" : "", variant);
-      goto fail;
-    }
+    if (!chosen)
+      return err_set(err, 404, "no matching manifest for %s/%s%s%s in the manifest list entries", os, arch,
+                     variant[0] ? "/" : "", variant);
     char got[DIGEST_STR_SIZE];
-    if (registry_get_manifest(p->client, p->repo, chosen, &body, &len, &mt, got, err) < 0) goto fail;
+    if (registry_get_manifest(p->client, p->repo, chosen, &body, &len, &mt, got, err) < 0) return -1;
     if (is_index(mt)) {
       free(body);
       free(mt);
-      err_set(err, 500, "nested manifest lists are not supported (%s)", p->familiar);
-      goto fail;
+      return err_set(err, 500, "nested manifest lists are not supported (%s)", p->familiar);
     }
     memcpy(p->manifest_digest, got, sizeof got);
   } else {
@@ -334,34 +348,94 @@ int image_pull_prepare(engine *e, const char *from_image, const char *tag, const
   p->manifest_text = body;
   p->manifest_len = len;
   free(mt);
-  if (parse_manifest(p, err) < 0) goto fail;
+  if (parse_manifest(p, err) < 0) return -1;
 
   /* the config: from the content store when we have it, else from the registry */
   if (blobs_get(IS(e)->blobs, p->config_digest, CONFIG_MAX, &p->config_text, &p->config_len, NULL) < 0) {
     blob_writer *w;
-    if (blobs_writer_new(IS(e)->blobs, p->config_digest, &w, err) < 0) goto fail;
+    if (blobs_writer_new(IS(e)->blobs, p->config_digest, &w, err) < 0) return -1;
     int rc = registry_fetch_blob(p->client, p->repo, p->config_digest, -1, blobs_writer_fd(w), NULL, NULL, -1, err);
     if (rc == 0) rc = blobs_writer_commit_trusted(w, p->config_digest, err);
     blobs_writer_free(w);
-    if (rc < 0) goto fail;
-    if (blobs_get(IS(e)->blobs, p->config_digest, CONFIG_MAX, &p->config_text, &p->config_len, err) < 0) goto fail;
+    if (rc < 0) return -1;
+    if (blobs_get(IS(e)->blobs, p->config_digest, CONFIG_MAX, &p->config_text, &p->config_len, err) < 0) return -1;
   }
-  if (parse_config(p, err) < 0) goto fail;
+  if (parse_config(p, err) < 0) return -1;
   if (platform && *platform && !p->index_text) {
     autojson json_t *c = json_loadb(p->config_text, p->config_len, 0, NULL);
     const char *carch = json_string_value(json_object_get(c, "architecture"));
-    if (carch && strcmp(carch, arch) != 0) {
-      err_set(err, 404, "image with reference %s was found but its platform (linux/%s) does not match the specified platform (%s/%s%s%s)",
-              p->familiar, carch, os, arch, variant[0] ? "/" : "", variant);
-      goto fail;
-    }
+    if (carch && strcmp(carch, arch) != 0)
+      return err_set(err, 404, "image with reference %s was found but its platform (linux/%s) does not match the specified platform (%s/%s%s%s)",
+                     p->familiar, carch, os, arch, variant[0] ? "/" : "", variant);
   }
   p->up_to_date = image_has_all_layers(e, p->config_digest);
+  return 0;
+}
+
+/* One tag of an all-tags pull: a plan of its own on the parent's client. */
+static int plan_for_tag(pull_plan *all, const char *tag, pull_plan **out, bool *found, arca_err *err) {
+  *found = false;
+  pull_plan *p = plan_new(all->e);
+  ref_copy(&p->ref, &all->ref);
+  p->client = all->client;
+  p->client_borrowed = true;
+  if (ref_with_tag(&p->ref, tag, err) < 0) {
+    plan_free(p);
+    return -1;
+  }
+  plan_names(p);
+  if (plan_resolve(p, all->platform, found, err) < 0) {
+    plan_free(p);
+    return -1;
+  }
+  *out = p;
+  return 0;
+}
+
+/* all_tags_when_bare: a name without tag or digest means every tag (the API), else latest. */
+static int prepare(engine *e, const char *from_image, const char *tag, const char *platform,
+                   const char *auth_header, bool all_tags_when_bare, pull_plan **out, arca_err *err) {
+  pull_plan *p = plan_new(e);
+  char os[16], arch[16], variant[16];
+  bool found = false;
+  if (ref_parse_repo_tag(from_image, tag ? tag : "", &p->ref, err) < 0) goto fail;
+  if (!p->ref.path) {
+    err_set(err, 400, "invalid reference format");
+    goto fail;
+  }
+  if (ref_check_not_reserved(&p->ref, err) < 0) goto fail;
+  if (!p->ref.tag && !p->ref.digest) {
+    if (all_tags_when_bare) p->all_tags = true;
+    else ref_with_default_tag(&p->ref);
+  }
+  plan_names(p);
+  if (platform && *platform && platform_parse(platform, os, arch, variant, err) < 0) goto fail;
+  if (open_client(p, auth_header, err) < 0) goto fail;
+  if (!p->all_tags) {
+    if (plan_resolve(p, platform, &found, err) < 0) goto fail;
+  } else {
+    p->platform = platform && *platform ? xstrdup(platform) : NULL;
+    if (registry_list_tags(p->client, p->repo, &p->tags, &p->ntags, err) < 0) goto fail;
+    /* The first tag now, as dockerd: until its "Pulling from" nothing has been written, so
+     * a failure before that line is the answer's status; one after it goes in the stream. */
+    if (p->ntags > 0 && plan_for_tag(p, p->tags[0], &p->first, &found, &p->first_err) < 0) {
+      if (!found) {
+        err_copy(err, &p->first_err);
+        goto fail;
+      }
+      p->first_failed = true;
+    }
+  }
   *out = p;
   return 0;
 fail:
   plan_free(p);
   return -1;
+}
+
+int image_pull_prepare(engine *e, const char *from_image, const char *tag, const char *platform,
+                       const char *auth_header, pull_plan **out, arca_err *err) {
+  return prepare(e, from_image, tag, platform, auth_header, true, out, err);
 }
 
 /* ---- run ---- */
@@ -481,15 +555,22 @@ static int finish(pull_plan *p, arca_err *err) {
   return rc;
 }
 
-int image_pull_run(pull_plan *p, img_emit_fn emit_fn, void *ctx, int cancel_fd, arca_err *err) {
+/* dockerd names the repository by its path on the registry: "library/busybox" */
+static void say_pulling(pull_plan *p, const char *tag_or_digest) {
+  autofree char *pulling = xasprintf("Pulling from %s", p->repo);
+  emit(p, progress_message(tag_or_digest, pulling, -1, -1));
+}
+
+/* One tag or digest, from "Pulling from" to "Digest:". *tag_updated: the reference did not
+ * point at this image before: dockerd's "Downloaded newer image", also when the image itself
+ * was here under another name. */
+static int run_one(pull_plan *p, img_emit_fn emit_fn, void *ctx, int cancel_fd, bool *tag_updated,
+                   arca_err *err) {
   engine *e = p->e;
   p->emit = emit_fn;
   p->emit_ctx = ctx;
   p->cancel_fd = cancel_fd;
-  const char *what = p->ref.digest ? p->ref.digest : p->ref.tag;
-  /* dockerd names the repository by its path on the registry: "library/busybox" */
-  autofree char *pulling = xasprintf("Pulling from %s", p->repo);
-  emit(p, progress_message(what, pulling, -1, -1));
+  say_pulling(p, p->reference);
 
   if (!p->up_to_date) {
     for (size_t i = 0; i < p->nlayers; i++)
@@ -556,21 +637,85 @@ int image_pull_run(pull_plan *p, img_emit_fn emit_fn, void *ctx, int cancel_fd, 
     for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
     if (rc < 0) return -1;
   }
+  char old_id[DIGEST_STR_SIZE];
+  *tag_updated = image_resolve(e, p->full, old_id, NULL) < 0 || strcmp(old_id, p->config_digest) != 0;
   if (finish(p, err) < 0) return -1;
   autofree char *digest_line = xasprintf("Digest: %s", p->pulled_digest);
   emit(p, progress_message(NULL, digest_line, -1, -1));
-  autofree char *status = xasprintf("Status: %s for %s", p->up_to_date ? "Image is up to date" : "Downloaded newer image",
+  return 0;
+}
+
+/* The last line and the event, once per pull (also when pulling all tags). */
+static void say_done(pull_plan *p, bool downloaded) {
+  autofree char *status = xasprintf("Status: %s for %s", downloaded ? "Downloaded newer image" : "Image is up to date",
                                     p->familiar);
   emit(p, progress_message(NULL, status, -1, -1));
   json_t *attrs = json_pack("{s:s}", "name", p->familiar_name);
-  events_publish(e->events, "image", "pull", p->familiar, attrs);
+  events_publish(p->e->events, "image", "pull", p->familiar, attrs);
+}
+
+static bool cancel_requested(pull_plan *p, int cancel_fd) {
+  struct pollfd pf = {.fd = cancel_fd, .events = POLLIN};
+  if (cancel_fd >= 0 && poll(&pf, 1, 0) > 0) return true;
+  pthread_mutex_lock(&p->lock);
+  bool cancelled = p->cancelled;
+  pthread_mutex_unlock(&p->lock);
+  return cancelled;
+}
+
+/* docker pull -a, as dockerd's pullRepository: each tag in the registry's order with its own
+ * "Pulling from" and "Digest:", the first failure ends the pull (tags pulled so far stay),
+ * then one Status line for the bare name ("Downloaded newer image" when any tag moved) and one
+ * pull event. A repository without tags is "up to date". */
+static int run_all(pull_plan *all, int cancel_fd, arca_err *err) {
+  bool downloaded = false;
+  for (size_t i = 0; i < all->ntags; i++) {
+    if (cancel_requested(all, cancel_fd)) return err_set(err, 499, "context canceled");
+    pull_plan *p = NULL;
+    bool found = false;
+    int rc;
+    if (i == 0) {
+      p = all->first;
+      all->first = NULL;
+      found = all->first_failed;
+      rc = all->first_failed ? -1 : 0;
+      if (rc < 0) err_copy(err, &all->first_err);
+    } else {
+      rc = plan_for_tag(all, all->tags[i], &p, &found, err);
+    }
+    if (rc < 0) {
+      if (found) say_pulling(all, all->tags[i]);
+      return -1;
+    }
+    bool updated = false;
+    rc = run_one(p, all->emit, all->emit_ctx, cancel_fd, &updated, err);
+    bool gone = p->cancelled;
+    plan_free(p);
+    if (rc < 0) return -1;
+    if (gone) return err_set(err, 499, "context canceled");
+    downloaded = downloaded || updated;
+  }
+  say_done(all, downloaded);
+  return 0;
+}
+
+int image_pull_run(pull_plan *p, img_emit_fn emit_fn, void *ctx, int cancel_fd, arca_err *err) {
+  if (p->all_tags) {
+    p->emit = emit_fn;
+    p->emit_ctx = ctx;
+    p->cancel_fd = cancel_fd;
+    return run_all(p, cancel_fd, err);
+  }
+  bool updated;
+  if (run_one(p, emit_fn, ctx, cancel_fd, &updated, err) < 0) return -1;
+  say_done(p, updated);
   return 0;
 }
 
 int image_pull(engine *e, const char *name, const char *platform, const char *auth_header, img_emit_fn emit_fn,
                void *ctx, int cancel_fd, arca_err *err) {
   pull_plan *p;
-  if (image_pull_prepare(e, name, "", platform, auth_header, &p, err) < 0) return -1;
+  if (prepare(e, name, "", platform, auth_header, false, &p, err) < 0) return -1;
   int rc = image_pull_run(p, emit_fn, ctx, cancel_fd, err);
   plan_free(p);
   return rc;
