@@ -60,6 +60,11 @@ static const api_route routes[] = {
     {"POST", "/images/{name*}/tag", api_image_tag, API_BODY_NONE},
     {"DELETE", "/images/{name*}", api_image_delete, API_BODY_NONE},
 
+    /* build (classic builder) */
+    {"POST", "/build", api_build, API_BODY_STREAM},
+    {"POST", "/build/prune", api_build_prune, API_BODY_NONE},
+    {"POST", "/build/cancel", api_build_cancel, API_BODY_NONE},
+
     /* swarm (never a member) */
     {"GET", "/swarm", api_swarm_inspect, API_BODY_NONE},
     {"POST", "/swarm/init", api_swarm_inactive, API_BODY_JSON},

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
+#include "engine/build.h"
 #include "engine/execs.h"
 
 static void make_uuid(char out[40]) {
@@ -67,6 +68,7 @@ int engine_open(arca_config *cfg, engine **out, arca_err *err) {
   if (load_id(e, err) < 0) goto fail;
   if (images_open(e, err) < 0) goto fail;
   e->images_open = true;
+  if (build_cache_open(e, err) < 0) goto fail;
   e->sched = sched_new();
   prereq_check(&e->cfg, &e->prereq);
   if (!e->cfg.skip_prereq_check || e->prereq.runtime_path[0]) {
@@ -107,6 +109,7 @@ void engine_close(engine *e) {
   containers_close(e);
   execs_close(e);
   prereq_report_free(&e->prereq);
+  build_cache_close(e);
   if (e->images_open) images_close(e);
   store_close(e->store);
   events_free(e->events);

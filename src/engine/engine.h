@@ -36,6 +36,7 @@ typedef struct engine {
   rt_driver *driver;          /* NULL when the prerequisites are missing (API only) */
   prereq_report prereq;       /* paths and versions found at start-up */
   sched *sched;
+  struct build_cache *build_cache; /* the classic builder's cache (engine/build_cache.c) */
 } engine;
 
 /* Takes ownership of *cfg (cfg is zeroed). */

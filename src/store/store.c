@@ -27,6 +27,12 @@ static const char *const migrations[] = {
     " size INTEGER NOT NULL, created INTEGER NOT NULL);",
     /* 3: containers (the record is a JSON document; name kept apart for uniqueness) */
     "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);",
+    /* 4: reserved for the networks module (merged separately) */
+    "",
+    /* 5: the classic builder's cache: which built image a step (parent + config key) made */
+    "CREATE TABLE build_cache (image_id TEXT PRIMARY KEY, parent TEXT NOT NULL, cache_key TEXT NOT NULL,"
+    " created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0, usage_count INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX build_cache_by_step ON build_cache(parent, cache_key);",
 };
 
 int store_sqlite_err(store *s, int rc, const char *what, arca_err *err) {
