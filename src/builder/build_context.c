@@ -67,9 +67,8 @@ static void put_field(digest_ctx *d, const char *k, const char *v) {
 void build_tarsum_header(digest_ctx *d, const char *name, struct archive_entry *e) {
   char buf[64];
   put_field(d, "name", name);
-  /* Go writes the type bits into the mode field (go-archive's fillGo18FileTypeBits) */
-  unsigned mode = archive_entry_mode(e);
-  if (archive_entry_hardlink(e)) mode = (mode & 07777) | 0100000;
+  /* the header's mode field: permission bits only, as today's docker CLI writes it */
+  unsigned mode = archive_entry_mode(e) & 07777;
   snprintf(buf, sizeof buf, "%u", mode);
   put_field(d, "mode", buf);
   snprintf(buf, sizeof buf, "%lld", (long long)archive_entry_uid(e));

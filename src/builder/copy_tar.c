@@ -201,8 +201,8 @@ static void archive_read_freep(struct archive **a) {
   if (*a) archive_read_free(*a);
 }
 
-int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash, void *ctx, int64_t uid,
-                      int64_t gid, arca_err *err) {
+int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash, void *ctx,
+                      const char *hash_prefix, int64_t uid, int64_t gid, arca_err *err) {
   __attribute__((cleanup(archive_read_freep))) struct archive *a = archive_read_new();
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
@@ -218,7 +218,8 @@ int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_h
     digest_ctx d;
     if (hash) {
       digest_init(&d);
-      build_tarsum_header(&d, name ? name : "", e);
+      autofree char *hname = xasprintf("%s%s", hash_prefix ? hash_prefix : "", name ? name : "");
+      build_tarsum_header(&d, hname, e);
     }
     autofree char *newname = name && t ? rename(ctx, name) : NULL;
     if (newname) {

@@ -40,8 +40,10 @@ int copy_tar_tree(copy_tar *t, const char *name, const char *host_dir, int64_t u
  * called (may be NULL) with the tarsum of each entry. t NULL: only hashes. */
 typedef char *(*copy_tar_rename_fn)(void *ctx, const char *name);
 typedef void (*copy_tar_hash_fn)(void *ctx, const char *name, const char *hex);
+/* hash_prefix (may be NULL) is put before each entry name in its checksum header, so that
+ * entries read out of a directory hash as paths from the image's root. */
 int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash, void *ctx,
-                      int64_t uid, int64_t gid, arca_err *err);
+                      const char *hash_prefix, int64_t uid, int64_t gid, arca_err *err);
 
 /* Whether the file is an archive ADD unpacks (a tar, possibly compressed). */
 bool copy_tar_is_archive(const char *host_path);

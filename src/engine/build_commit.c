@@ -371,6 +371,38 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   return 0;
 }
 
+/* What dockerd's container create does to the configuration a step hands it (merge with
+ * the image's config): the container_config gets the container's hostname and Labels {},
+ * and a health check left incomplete takes the image's values, also in the stage's own
+ * configuration, which shares that health check with it (the classic builder copies it
+ * by pointer). */
+void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char *cid, bool shares_health) {
+  json_object_set_new(cc, "Hostname", json_sprintf("%.12s", cid));
+  if (!st->image_id[0]) return;
+  autojson json_t *parent = NULL;
+  if (image_config(j->e, st->image_id, &parent, NULL) < 0) return;
+  json_t *pc = json_object_get(parent, "config");
+  if (!json_is_object(json_object_get(cc, "Labels"))) json_object_set_new(cc, "Labels", json_object());
+  json_t *labels = json_object_get(cc, "Labels");
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(pc, "Labels"), k, v) if (!json_object_get(labels, k)) json_object_set(labels, k, v);
+  json_t *ph = json_object_get(pc, "Healthcheck");
+  json_t *hc = json_object_get(cc, "Healthcheck");
+  if (!json_is_object(ph) || !json_is_object(hc)) return;
+  json_t *targets[2] = {hc, shares_health ? json_object_get(st->cfg, "Healthcheck") : NULL};
+  for (size_t t = 0; t < 2; t++) {
+    json_t *h = targets[t];
+    if (!json_is_object(h)) continue;
+    if (!json_array_size(json_object_get(h, "Test")) && json_array_size(json_object_get(ph, "Test")))
+      json_object_set_new(h, "Test", json_deep_copy(json_object_get(ph, "Test")));
+    static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+    for (size_t i = 0; i < ARRAY_LEN(nums); i++)
+      if (!json_integer_value(json_object_get(h, nums[i])) && json_integer_value(json_object_get(ph, nums[i])))
+        json_object_set(h, nums[i], json_object_get(ph, nums[i]));
+  }
+}
+
 int build_commit_meta(build_job *j, dispatch_state *st, const char *comment, arca_err *err) {
   autojson json_t *probe = json_deep_copy(st->cfg);
   json_t *sh = json_object_get(st->cfg, "Shell");
@@ -388,5 +420,6 @@ int build_commit_meta(build_job *j, dispatch_state *st, const char *comment, arc
   j->tmp[j->ntmp] = (tmp_ctr){.real = false};
   memcpy(j->tmp[j->ntmp++].id, cid, 65);
   bout_stdout(j, " ---> Running in %.12s\n", cid);
+  build_mimic_create(j, st, probe, cid, true);
   return build_commit_image(j, st, probe, cid, NULL, err);
 }

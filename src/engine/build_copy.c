@@ -152,8 +152,13 @@ static int image_source(copy_ctx *c, const char *path, arca_err *err) {
   if (archive_out(c->j, c->source, resolved, s->tar, err) < 0) return -1;
   autoclose int fd = open(s->tar, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err_errno(err, 500, errno, "open %s", s->tar);
+  /* lazycontext hashes each file by its path from the image's root */
+  autofree char *prefix = xstrdup(resolved[0] == '/' ? resolved + 1 : resolved);
+  char *slash = strrchr(prefix, '/');
+  if (slash) slash[1] = '\0';
+  else prefix[0] = '\0';
   sums_ctx sums = {0};
-  int rc = copy_tar_from_tar(NULL, fd, no_rename, collect_sum, &sums, -1, -1, err);
+  int rc = copy_tar_from_tar(NULL, fd, no_rename, collect_sum, &sums, prefix, -1, -1, err);
   if (rc == 0) {
     if (s->is_dir) s->hash = build_dir_hash(sums.v, sums.n);
     else s->hash = xasprintf("file:%s", sums.n ? sums.v[0] : path);
@@ -449,7 +454,7 @@ static int copy_dir_source(copy_ctx *c, const copy_src *s, const char *dest, arc
   if (fd < 0) return err_errno(err, 500, errno, "open %s", s->tar);
   autofree char *dest_rel = xstrdup(rel_of(dest));
   rename_ctx rc = {.dest_rel = dest_rel, .dir = true};
-  return copy_tar_from_tar(c->tar, fd, rename_entry, NULL, &rc, uid, gid, err);
+  return copy_tar_from_tar(c->tar, fd, rename_entry, NULL, &rc, NULL, uid, gid, err);
 }
 
 static int add_archive(copy_ctx *c, const copy_src *s, const char *dest, arca_err *err) {
@@ -494,7 +499,7 @@ static int copy_file_source(copy_ctx *c, const copy_src *s, const char *dest, bo
   autoclose int fd = open(s->tar, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err_errno(err, 500, errno, "open %s", s->tar);
   rename_ctx rc = {.dest_rel = rel_of(target), .dir = false};
-  return copy_tar_from_tar(c->tar, fd, rename_entry, NULL, &rc, uid, gid, err);
+  return copy_tar_from_tar(c->tar, fd, rename_entry, NULL, &rc, NULL, uid, gid, err);
 }
 
 /* ---- --chown ---- */

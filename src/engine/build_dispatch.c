@@ -355,6 +355,7 @@ static int d_workdir(build_job *j, dispatch_state *st, const df_instr *in, arca_
   if (build_image_has_layers(j, st)) {
     if (build_container_create(j, st, probe, true, true, cid, err) < 0) return -1;
     if (build_layer_from_container(j, st, cid, &layer, err) < 0) return -1;
+    build_mimic_create(j, st, probe, cid, true);
   } else {
     /* nothing to start a container from: the directory alone is the layer */
     random_hex(cid, 32);
@@ -362,6 +363,7 @@ static int d_workdir(build_job *j, dispatch_state *st, const df_instr *in, arca_
     j->tmp[j->ntmp] = (tmp_ctr){.real = false};
     memcpy(j->tmp[j->ntmp++].id, cid, 65);
     bout_stdout(j, " ---> Running in %.12s\n", cid);
+    build_mimic_create(j, st, probe, cid, true);
     autofree char *dir = xasprintf("%s/workdir-%s", j->tmp_dir, cid);
     autofree char *target = xasprintf("%s%s", dir, wd);
     if (mkdir_p(target, 0755, err) < 0) return -1;

@@ -128,6 +128,9 @@ int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, 
                            char id[65], arca_err *err);
 /* RemoveAll of the step's containers (and printed IDs), when rm/forcerm say so. */
 void build_containers_cleanup(build_job *j, bool step_ok);
+/* The changes dockerd's container create makes to a step's configuration (hostname,
+ * labels, health check defaults), for container_config parity. */
+void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char *cid, bool shares_health);
 /* Whether the current image has layers (a container can be made from it). */
 bool build_image_has_layers(build_job *j, const dispatch_state *st);
 
