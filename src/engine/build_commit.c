@@ -311,8 +311,8 @@ int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir
 
 /* ---- images ---- */
 
-int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const char *cid, const step_layer *layer,
-                       arca_err *err) {
+int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const json_t *key_cfg, const char *cid,
+                       const step_layer *layer, arca_err *err) {
   engine *e = j->e;
   autojson json_t *parent = NULL;
   if (st->image_id[0] && image_config(e, st->image_id, &parent, err) < 0) return -1;
@@ -364,7 +364,7 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   free(layers);
   if (rc < 0) return err_wrap(err, "failed to export image");
   char key[DIGEST_STR_SIZE];
-  cache_key(st, cc, key);
+  cache_key(st, key_cfg ? key_cfg : cc, key);
   build_cache_record(e, id, st->image_id, key);
   events_publish(e->events, "image", "create", id, json_pack("{s:s}", "name", id));
   memcpy(st->image_id, id, DIGEST_STR_SIZE);
@@ -420,6 +420,7 @@ int build_commit_meta(build_job *j, dispatch_state *st, const char *comment, arc
   j->tmp[j->ntmp] = (tmp_ctr){.real = false};
   memcpy(j->tmp[j->ntmp++].id, cid, 65);
   bout_stdout(j, " ---> Running in %.12s\n", cid);
+  autojson json_t *key_cfg = json_deep_copy(probe);
   build_mimic_create(j, st, probe, cid, true);
-  return build_commit_image(j, st, probe, cid, NULL, err);
+  return build_commit_image(j, st, probe, key_cfg, cid, NULL, err);
 }

@@ -764,7 +764,7 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
     rm_rf(root, NULL);
     if (rc < 0) return -1;
   }
-  return build_commit_image(j, st, probe, "", &layer, err);
+  return build_commit_image(j, st, probe, NULL, "", &layer, err);
 }
 
 int build_copy(build_job *j, dispatch_state *st, const df_instr *in, bool add, arca_err *err) {

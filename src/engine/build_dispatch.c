@@ -352,6 +352,7 @@ static int d_workdir(build_job *j, dispatch_state *st, const df_instr *in, arca_
   if (hit != 0) return hit < 0 ? -1 : 0;
   step_layer layer;
   char cid[65];
+  autojson json_t *key_cfg = json_deep_copy(probe);
   if (build_image_has_layers(j, st)) {
     if (build_container_create(j, st, probe, true, true, cid, err) < 0) return -1;
     if (build_layer_from_container(j, st, cid, &layer, err) < 0) return -1;
@@ -371,7 +372,7 @@ static int d_workdir(build_job *j, dispatch_state *st, const df_instr *in, arca_
     rm_rf(dir, NULL);
     if (rc < 0) return -1;
   }
-  return build_commit_image(j, st, probe, cid, &layer, err);
+  return build_commit_image(j, st, probe, key_cfg, cid, &layer, err);
 }
 
 /* ---- RUN ---- */
@@ -499,7 +500,7 @@ static int d_run(build_job *j, dispatch_state *st, const df_instr *in, arca_err 
   }
   step_layer layer;
   if (build_layer_from_container(j, st, cid, &layer, err) < 0) return -1;
-  return build_commit_image(j, st, probe, cid, &layer, err);
+  return build_commit_image(j, st, probe, NULL, cid, &layer, err);
 }
 
 /* ---- ONBUILD triggers ---- */

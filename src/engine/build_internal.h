@@ -120,9 +120,10 @@ int build_layer_from_container(build_job *j, const dispatch_state *st, const cha
                                arca_err *err);
 int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir, step_layer *out, arca_err *err);
 /* Creates the step's image from st (config), the probe config, the container ID and the
- * layer (NULL: none); st->image_id becomes it; it is recorded in the cache. */
-int build_commit_image(build_job *j, dispatch_state *st, const json_t *container_config, const char *cid,
-                       const step_layer *layer, arca_err *err);
+ * layer (NULL: none); st->image_id becomes it; it is recorded in the cache under key_cfg
+ * (the configuration the step probed with; NULL: container_config). */
+int build_commit_image(build_job *j, dispatch_state *st, const json_t *container_config, const json_t *key_cfg,
+                       const char *cid, const step_layer *layer, arca_err *err);
 /* A container of the step from the current image with cfg; announce: " ---> Running in". */
 int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, bool for_run, bool announce,
                            char id[65], arca_err *err);
