@@ -687,11 +687,6 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   }
   if (rc == 0) rc = build_expand(st, in->args[in->nargs - 1], &dest, err);
   if (rc == 0 && from_f && from_f->value && *from_f->value) rc = resolve_from(c, from_f->value, err);
-  if (rc == 0 && build_image_has_layers(j, st)) {
-    autojson json_t *cfg = json_pack("{s:[s,s]}", "Cmd", "/bin/sh", "#(nop) COPY");
-    rc = build_container_create(j, st, cfg, false, false, c->target, err);
-    if (rc == 0) c->have_target = true;
-  }
   /* sources and their checksums */
   for (size_t i = 0; i < npaths && rc == 0; i++) {
     if (is_url(paths[i])) {
@@ -736,6 +731,12 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   json_object_set_new(probe, "Cmd", cmd);
   int hit = build_probe(j, st, probe, err);
   if (hit != 0) return hit < 0 ? -1 : 0;
+  /* the files go into a container made from the current image (none on scratch) */
+  if (build_image_has_layers(j, st)) {
+    autojson json_t *cfg = json_pack("{s:[s,s]}", "Cmd", "/bin/sh", "#(nop) COPY");
+    if (build_container_create(j, st, cfg, false, false, c->target, err) < 0) return -1;
+    c->have_target = true;
+  }
   /* normalizeDest */
   const char *wd = json_string_value(json_object_get(st->cfg, "WorkingDir")) ?: "";
   bool slash = str_has_suffix(dest, "/");

@@ -115,9 +115,16 @@ kill "$HTTP_PID" 2>/dev/null
 wait "$HTTP_PID" 2>/dev/null
 
 # RUN's resources and network options
-printf 'FROM busybox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; true\n' >"$CTX/Dockerfile.mem"
-out=$(dk build --no-cache -m 64m -f "$CTX/Dockerfile.mem" "$CTX" 2>&1)
+printf 'FROM busybox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null; true\n' >"$CTX/Dockerfile.mem"
+out=$(dk build --no-cache -m 64m --cpu-quota 50000 -f "$CTX/Dockerfile.mem" "$CTX" 2>&1)
 assert_contains "$out" "67108864" "--memory applies to RUN"
+assert_contains "$out" "50000" "--cpu-quota applies to RUN"
+
+# the classic builder predefines only the proxy variables (no TARGETPLATFORM), as dockerd's
+printf 'FROM busybox\nARG TARGETPLATFORM\nARG HTTP_PROXY\nRUN echo "tp=[$TARGETPLATFORM] proxy=[$HTTP_PROXY] np=[$no_proxy]"\n' >"$CTX/Dockerfile.tp"
+out=$(dk build --no-cache --build-arg HTTP_PROXY=http://p.invalid:1 --build-arg no_proxy=.internal -f "$CTX/Dockerfile.tp" "$CTX" 2>&1)
+assert_contains "$out" "tp=[] proxy=[http://p.invalid:1] np=[.internal]" "predefined args in RUN"
+assert_not_contains "$out" "were not consumed" "predefined args are never unused"
 printf 'FROM busybox\nRUN ls /sys/class/net\nRUN grep buildhost /etc/hosts\nRUN df -k /dev/shm | tail -1\n' >"$CTX/Dockerfile.net"
 out=$(dk build --no-cache --network none --add-host buildhost:10.1.2.3 --shm-size 32m -f "$CTX/Dockerfile.net" "$CTX" 2>&1)
 assert_contains "$out" "lo" "--network none: loopback only"
