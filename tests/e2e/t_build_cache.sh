@@ -93,6 +93,7 @@ assert_match "$df" '"Shared":false,"Size":200000' "system df: the dangling step'
 assert_match "$df" '"Shared":true' "system df: steps of tagged images are shared"
 out=$(dk system df)
 assert_match "$out" 'Build Cache +[0-9]+ +0 +[0-9.]+kB' "docker system df: Build Cache line"
+assert_eq "$(dk images -q | sort -u | wc -l)" "$(dk system df --format '{{.Type}} {{.TotalCount}}' | sed -n 's/^Images //p')" "docker system df counts the top images, not the steps"
 zero_img=$(jq -r '.BuildCache[] | select(.Size == 200000) | .ID' <<<"$df")
 out=$(dk builder prune -f 2>&1)
 assert_contains "$out" "Deleted build cache objects:" "builder prune: deleted objects listed"
