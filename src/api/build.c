@@ -76,13 +76,17 @@ static int parse_opts(api_req *req, build_opts *o, arca_err *err) {
   for (size_t i = 0; i < n; i++) o->extrahosts[o->nextrahosts++] = xstrdup(vals[i]);
   if (api_query_all(req, "securityopt", vals, 1) > 0)
     return err_set(err, 400, "security options are not supported on linux");
-  if (api_query_bool(req, "forcerm", false)) o->rm = true;
-  else if (!api_query(req, "rm") || !*api_query(req, "rm")) o->rm = true;
-  else o->rm = api_query_bool(req, "rm", true);
+  if (api_query_bool(req, "forcerm", false))
+    o->rm = true;
+  else if (!api_query(req, "rm") || !*api_query(req, "rm"))
+    o->rm = true;
+  else
+    o->rm = api_query_bool(req, "rm", true);
   if (api_version_at_least(req, 1, 32)) o->platform = dup_query(req, "platform");
   if (api_version_at_least(req, 1, 40)) {
     json_t *outputs = NULL;
-    if (json_param(req, "outputs", "invalid outputs specified", JSON_ARRAY, &outputs, err) < 0) return -1;
+    if (json_param(req, "outputs", "invalid outputs specified", JSON_ARRAY, &outputs, err) < 0)
+      return -1;
     json_decref(outputs);
   }
   const char *shm = api_query(req, "shmsize");
@@ -97,19 +101,31 @@ static int parse_opts(api_req *req, build_opts *o, arca_err *err) {
     if (strcasecmp(iso, "default")) return err_set(err, 400, "unsupported isolation: \"%s\"", iso);
     o->isolation = xstrdup(iso);
   }
-  if (json_param(req, "ulimits", "error reading ulimit settings", JSON_ARRAY, &o->ulimits, err) < 0 ||
-      json_param(req, "buildargs", "error reading build args", JSON_OBJECT, &o->buildargs, err) < 0 ||
+  if (json_param(req, "ulimits", "error reading ulimit settings", JSON_ARRAY, &o->ulimits, err) <
+          0 ||
+      json_param(req, "buildargs", "error reading build args", JSON_OBJECT, &o->buildargs, err) <
+          0 ||
       json_param(req, "labels", "error reading labels", JSON_OBJECT, &o->labels, err) < 0 ||
       json_param(req, "cachefrom", "error reading cache-from", JSON_ARRAY, &o->cache_from, err) < 0)
     return -1;
   const char *k;
   json_t *v;
-  json_object_foreach(o->labels, k, v) if (!json_is_string(v)) return err_set(err, 400, "error reading labels: json: cannot unmarshal %s into Go value of type string", json_is_number(v) ? "number" : "value");
-  json_object_foreach(o->buildargs, k, v) if (!json_is_string(v) && !json_is_null(v)) return err_set(err, 400, "error reading build args: json: cannot unmarshal %s into Go value of type string", json_is_number(v) ? "number" : "value");
+  json_object_foreach(o->labels, k, v) if (!json_is_string(v)) return err_set(
+      err, 400, "error reading labels: json: cannot unmarshal %s into Go value of type string",
+      json_is_number(v) ? "number" : "value");
+  json_object_foreach(
+      o->buildargs, k,
+      v) if (!json_is_string(v) &&
+             !json_is_null(v)) return err_set(err, 400,
+                                              "error reading build args: json: cannot unmarshal %s "
+                                              "into Go value of type string",
+                                              json_is_number(v) ? "number" : "value");
   const char *version = api_query(req, "version");
   if (version && *version) {
     if (!strcmp(version, "2"))
-      return err_set(err, 400, "BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)");
+      return err_set(err, 400,
+                     "BuildKit is not supported by this daemon: build with the classic builder "
+                     "(DOCKER_BUILDKIT=0)");
     if (strcmp(version, "1")) return err_set(err, 400, "invalid version \"%s\"", version);
   }
   const char *rc = api_header(req, "X-Registry-Config");
@@ -117,9 +133,13 @@ static int parse_opts(api_req *req, build_opts *o, arca_err *err) {
   return 0;
 }
 
-static int stream_line(void *ctx, const char *line, size_t n) { return api_stream_write(ctx, line, n); }
+static int stream_line(void *ctx, const char *line, size_t n) {
+  return api_stream_write(ctx, line, n);
+}
 
-static void build_produce(api_stream *s, void *p) { build_run(p, stream_line, s, api_stream_cancel_fd(s)); }
+static void build_produce(api_stream *s, void *p) {
+  build_run(p, stream_line, s, api_stream_cancel_fd(s));
+}
 
 static void build_free(void *p) { build_job_free(p); }
 
@@ -157,14 +177,15 @@ void api_build_prune(api_req *req) {
   if (api_version_at_least(req, 1, 48)) {
     if (bytes_param(req, "reserved-space", &keep, &err) < 0) goto fail;
     if (keep == 0 && bytes_param(req, "keep-storage", &keep, &err) < 0) goto fail;
-    if (bytes_param(req, "max-used-space", &unused, &err) < 0 || bytes_param(req, "min-free-space", &unused, &err) < 0)
+    if (bytes_param(req, "max-used-space", &unused, &err) < 0 ||
+        bytes_param(req, "min-free-space", &unused, &err) < 0)
       goto fail;
   } else if (bytes_param(req, "keep-storage", &keep, &err) < 0) {
     goto fail;
   }
   json_t *out;
-  if (build_cache_prune(api_engine(req), api_query(req, "filters"), api_query_bool(req, "all", false), keep, &out,
-                        &err) < 0)
+  if (build_cache_prune(api_engine(req), api_query(req, "filters"),
+                        api_query_bool(req, "all", false), keep, &out, &err) < 0)
     goto fail;
   api_reply_json(req, 200, out);
   return;

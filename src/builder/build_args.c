@@ -107,7 +107,8 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char **all_from(const build_args *b, const strmap *mapping, const json_t *skip_env, size_t *n) {
+static char **all_from(const build_args *b, const strmap *mapping, const json_t *skip_env,
+                       size_t *n) {
   size_t cap = mapping->len + ARRAY_LEN(builtins) + 1;
   char **keys = xcalloc(cap, sizeof *keys);
   size_t nk = 0, i = 0;
@@ -138,8 +139,12 @@ static char **all_from(const build_args *b, const strmap *mapping, const json_t 
   return out;
 }
 
-char **build_args_all_allowed(const build_args *b, size_t *n) { return all_from(b, &b->allowed, NULL, n); }
-char **build_args_all_meta(const build_args *b, size_t *n) { return all_from(b, &b->meta, NULL, n); }
+char **build_args_all_allowed(const build_args *b, size_t *n) {
+  return all_from(b, &b->allowed, NULL, n);
+}
+char **build_args_all_meta(const build_args *b, size_t *n) {
+  return all_from(b, &b->meta, NULL, n);
+}
 
 char **build_args_filter_allowed(const build_args *b, const json_t *env, size_t *n) {
   json_t *empty = json_array();

@@ -40,12 +40,18 @@ void build_context_free(build_context *c) {
 static char typeflag_of(struct archive_entry *e) {
   if (archive_entry_hardlink(e)) return '1';
   switch (archive_entry_filetype(e)) {
-  case AE_IFLNK: return '2';
-  case AE_IFCHR: return '3';
-  case AE_IFBLK: return '4';
-  case AE_IFDIR: return '5';
-  case AE_IFIFO: return '6';
-  default: return '0';
+  case AE_IFLNK:
+    return '2';
+  case AE_IFCHR:
+    return '3';
+  case AE_IFBLK:
+    return '4';
+  case AE_IFDIR:
+    return '5';
+  case AE_IFIFO:
+    return '6';
+  default:
+    return '0';
   }
 }
 
@@ -108,7 +114,9 @@ void build_tarsum_header(digest_ctx *d, const char *name, struct archive_entry *
   }
 }
 
-static void hex_of(const char digest[DIGEST_STR_SIZE], char out[65]) { memcpy(out, digest + 7, 65); }
+static void hex_of(const char digest[DIGEST_STR_SIZE], char out[65]) {
+  memcpy(out, digest + 7, 65);
+}
 
 int build_tarsum_file(const char *path, const char *name, char out_hex[65], arca_err *err) {
   struct stat st;
@@ -123,7 +131,8 @@ int build_tarsum_file(const char *path, const char *name, char out_hex[65], arca
       archive_entry_copy_symlink(e, target);
     }
   }
-  autofree char *hname = S_ISDIR(st.st_mode) && !str_has_suffix(name, "/") ? xasprintf("%s/", name) : xstrdup(name);
+  autofree char *hname =
+      S_ISDIR(st.st_mode) && !str_has_suffix(name, "/") ? xasprintf("%s/", name) : xstrdup(name);
   digest_ctx d;
   digest_init(&d);
   build_tarsum_header(&d, hname, e);
@@ -188,7 +197,8 @@ static int hash_tar(build_context *c, int fd, arca_err *err) {
     autofree char *key = sum_key(name);
     free(strmap_put(&c->sums, key, xstrdup(hex)));
   }
-  if (r != ARCHIVE_EOF) return err_set(err, 400, "read the build context: %s", archive_error_string(a));
+  if (r != ARCHIVE_EOF)
+    return err_set(err, 400, "read the build context: %s", archive_error_string(a));
   return 0;
 }
 
@@ -311,8 +321,8 @@ void build_context_remove(build_context *c, const char *rel) {
   if (full && strcmp(full, c->root)) rm_rf(full, NULL);
 }
 
-int build_context_read_file(const build_context *c, const char *name, bool lowercase_fallback, char **text,
-                            size_t *len, char **used_name, arca_err *err) {
+int build_context_read_file(const build_context *c, const char *name, bool lowercase_fallback,
+                            char **text, size_t *len, char **used_name, arca_err *err) {
   autofree char *full = follow_in_scope(c->root, name);
   if (!full) return err_set(err, 400, "forbidden path outside the build context: %s ()", name);
   struct stat st;
@@ -323,9 +333,11 @@ int build_context_read_file(const build_context *c, const char *name, bool lower
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
       autofree char *lfull = follow_in_scope(c->root, low);
       struct stat lst;
-      if (lfull && stat(lfull, &lst) == 0) return build_context_read_file(c, low, false, text, len, used_name, err);
+      if (lfull && stat(lfull, &lst) == 0)
+        return build_context_read_file(c, low, false, text, len, used_name, err);
     }
-    if (errno == ENOENT || errno == ENOTDIR) return err_set(err, 400, "Cannot locate specified Dockerfile: %s", name);
+    if (errno == ENOENT || errno == ENOTDIR)
+      return err_set(err, 400, "Cannot locate specified Dockerfile: %s", name);
     return err_errno(err, 500, errno, "stat %s", name);
   }
   if (S_ISDIR(st.st_mode)) return err_set(err, 500, "read %s: is a directory", full);
@@ -339,7 +351,8 @@ int build_context_apply_dockerignore(build_context *c, const char *dockerfile, a
   autofree char *text = NULL;
   if (!full || read_file(full, 16u << 20, &text, NULL, NULL) < 0) return 0;
   pattern_list *pl = NULL;
-  if (pattern_list_parse_dockerignore(text, &pl, err) < 0) return err_wrap(err, "error reading .dockerignore");
+  if (pattern_list_parse_dockerignore(text, &pl, err) < 0)
+    return err_wrap(err, "error reading .dockerignore");
   const char *const files[] = {".dockerignore", dockerfile};
   for (size_t i = 0; i < ARRAY_LEN(files); i++) {
     autofree char *clean = path_clean(files[i]);
@@ -363,7 +376,9 @@ bool build_has_wildcards(const char *s) {
   return false;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 char *build_dir_hash(char **sums, size_t n) {
   qsort(sums, n, sizeof *sums, cmp_str);
@@ -427,13 +442,17 @@ static void walk(const char *root, const char *rel, name_vec *out) {
   free(list);
 }
 
-static int one_source(const build_context *c, const char *path, ctx_source **srcs, size_t *n, arca_err *err) {
+static int one_source(const build_context *c, const char *path, ctx_source **srcs, size_t *n,
+                      arca_err *err) {
   autofree char *full = NULL;
   if (build_context_full_path(c, path, &full, err) < 0) return -1;
   struct stat st;
   if (stat(full, &st) < 0) {
     if (errno == ENOENT || errno == ENOTDIR)
-      return err_set(err, 400, "file not found in build context or excluded by .dockerignore: stat %s: file does not exist", path);
+      return err_set(err, 400,
+                     "file not found in build context or excluded by .dockerignore: stat %s: file "
+                     "does not exist",
+                     path);
     return err_errno(err, 500, errno, "stat %s", path);
   }
   ctx_source s = {.path = xstrdup(path), .full = steal_ptr(full), .is_dir = S_ISDIR(st.st_mode)};
@@ -462,7 +481,8 @@ static int one_source(const build_context *c, const char *path, ctx_source **src
   return 0;
 }
 
-int build_context_sources(const build_context *c, const char *orig, ctx_source **srcs, size_t *n, arca_err *err) {
+int build_context_sources(const build_context *c, const char *orig, ctx_source **srcs, size_t *n,
+                          arca_err *err) {
   const char *p = orig;
   while (*p == '/') p++;
   if (!strncmp(p, "./", 2)) p += 2;

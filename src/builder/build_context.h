@@ -50,9 +50,9 @@ int build_context_apply_dockerignore(build_context *c, const char *dockerfile, a
 
 /* One source of a COPY/ADD resolved in the context. */
 typedef struct ctx_source {
-  char *path;      /* as given, cleaned of "./" and a leading "/" (Docker's origPath) */
-  char *full;      /* absolute path on this host, symlinks followed */
-  char *hash;      /* "file:..." or "dir:..." */
+  char *path; /* as given, cleaned of "./" and a leading "/" (Docker's origPath) */
+  char *full; /* absolute path on this host, symlinks followed */
+  char *hash; /* "file:..." or "dir:..." */
   bool is_dir;
 } ctx_source;
 

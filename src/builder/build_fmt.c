@@ -99,16 +99,35 @@ void go_duration(strbuf *sb, int64_t d) {
 static void quote_rune(strbuf *sb, int64_t v) {
   int32_t r = v < 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ? 0xfffd : (int32_t)v;
   switch (r) {
-  case '\a': sb_puts(sb, "'\\a'"); return;
-  case '\b': sb_puts(sb, "'\\b'"); return;
-  case '\f': sb_puts(sb, "'\\f'"); return;
-  case '\n': sb_puts(sb, "'\\n'"); return;
-  case '\r': sb_puts(sb, "'\\r'"); return;
-  case '\t': sb_puts(sb, "'\\t'"); return;
-  case '\v': sb_puts(sb, "'\\v'"); return;
-  case '\'': sb_puts(sb, "'\\''"); return;
-  case '\\': sb_puts(sb, "'\\\\'"); return;
-  default: break;
+  case '\a':
+    sb_puts(sb, "'\\a'");
+    return;
+  case '\b':
+    sb_puts(sb, "'\\b'");
+    return;
+  case '\f':
+    sb_puts(sb, "'\\f'");
+    return;
+  case '\n':
+    sb_puts(sb, "'\\n'");
+    return;
+  case '\r':
+    sb_puts(sb, "'\\r'");
+    return;
+  case '\t':
+    sb_puts(sb, "'\\t'");
+    return;
+  case '\v':
+    sb_puts(sb, "'\\v'");
+    return;
+  case '\'':
+    sb_puts(sb, "'\\''");
+    return;
+  case '\\':
+    sb_puts(sb, "'\\\\'");
+    return;
+  default:
+    break;
   }
   if (r < 0x20 || r == 0x7f) {
     sb_printf(sb, "'\\x%02x'", (unsigned)r);
@@ -161,13 +180,27 @@ void go_json_string(strbuf *sb, const char *s, size_t n) {
       }
       sb_append(sb, s + start, i - start);
       switch (c) {
-      case '"': sb_puts(sb, "\\\""); break;
-      case '\\': sb_puts(sb, "\\\\"); break;
-      case '\n': sb_puts(sb, "\\n"); break;
-      case '\r': sb_puts(sb, "\\r"); break;
-      case '\t': sb_puts(sb, "\\t"); break;
-      case '\b': sb_puts(sb, "\\b"); break;
-      case '\f': sb_puts(sb, "\\f"); break;
+      case '"':
+        sb_puts(sb, "\\\"");
+        break;
+      case '\\':
+        sb_puts(sb, "\\\\");
+        break;
+      case '\n':
+        sb_puts(sb, "\\n");
+        break;
+      case '\r':
+        sb_puts(sb, "\\r");
+        break;
+      case '\t':
+        sb_puts(sb, "\\t");
+        break;
+      case '\b':
+        sb_puts(sb, "\\b");
+        break;
+      case '\f':
+        sb_puts(sb, "\\f");
+        break;
       default: {
         char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf], 0};
         sb_puts(sb, u);
@@ -181,8 +214,10 @@ void go_json_string(strbuf *sb, const char *s, size_t n) {
     int32_t r = rune_decode(s + i, n - i, &w);
     if (r >= RUNE_RAW_BASE || r == 0x2028 || r == 0x2029) {
       sb_append(sb, s + start, i - start);
-      if (r >= RUNE_RAW_BASE) sb_puts(sb, "\\ufffd");
-      else sb_printf(sb, "\\u%04x", (unsigned)r);
+      if (r >= RUNE_RAW_BASE)
+        sb_puts(sb, "\\ufffd");
+      else
+        sb_printf(sb, "\\u%04x", (unsigned)r);
       i += w;
       start = i;
       continue;

@@ -77,7 +77,8 @@ void copy_tar_abort(copy_tar *t) {
 
 int copy_tar_close(copy_tar *t, arca_err *err) {
   int rc = 0;
-  if (archive_write_close(t->a) != ARCHIVE_OK) rc = err_set(err, 500, "tar: %s", archive_error_string(t->a) ?: "close failed");
+  if (archive_write_close(t->a) != ARCHIVE_OK)
+    rc = err_set(err, 500, "tar: %s", archive_error_string(t->a) ?: "close failed");
   if (rc == 0 && t->failed) rc = err_errno(err, 500, t->failed_errno, "write tar");
   copy_tar_abort(t);
   return rc;
@@ -88,7 +89,8 @@ static int tar_fail(copy_tar *t, const char *what, arca_err *err) {
   return err_set(err, 500, "tar %s: %s", what, archive_error_string(t->a) ?: "write failed");
 }
 
-int copy_tar_dir(copy_tar *t, const char *name, mode_t perm, int64_t uid, int64_t gid, int64_t mtime, arca_err *err) {
+int copy_tar_dir(copy_tar *t, const char *name, mode_t perm, int64_t uid, int64_t gid,
+                 int64_t mtime, arca_err *err) {
   struct archive_entry *e = archive_entry_new();
   autofree char *p = str_has_suffix(name, "/") ? xstrdup(name) : xasprintf("%s/", name);
   archive_entry_set_pathname(e, p);
@@ -119,11 +121,13 @@ static const char *first_link(copy_tar *t, const struct stat *st, const char *na
   return NULL;
 }
 
-int copy_tar_node(copy_tar *t, const char *name, const char *host_path, int64_t uid, int64_t gid, arca_err *err) {
+int copy_tar_node(copy_tar *t, const char *name, const char *host_path, int64_t uid, int64_t gid,
+                  arca_err *err) {
   struct stat st;
   if (lstat(host_path, &st) < 0) return err_errno(err, 500, errno, "lstat %s", host_path);
   if (S_ISSOCK(st.st_mode)) return 0; /* Docker's archiver skips sockets */
-  autofree char *p = S_ISDIR(st.st_mode) && !str_has_suffix(name, "/") ? xasprintf("%s/", name) : xstrdup(name);
+  autofree char *p =
+      S_ISDIR(st.st_mode) && !str_has_suffix(name, "/") ? xasprintf("%s/", name) : xstrdup(name);
   struct archive_entry *e = archive_entry_new();
   archive_entry_set_pathname(e, p);
   archive_entry_set_mode(e, st.st_mode);
@@ -177,7 +181,8 @@ int copy_tar_node(copy_tar *t, const char *name, const char *host_path, int64_t 
   return 0;
 }
 
-int copy_tar_tree(copy_tar *t, const char *name, const char *host_dir, int64_t uid, int64_t gid, arca_err *err) {
+int copy_tar_tree(copy_tar *t, const char *name, const char *host_dir, int64_t uid, int64_t gid,
+                  arca_err *err) {
   struct dirent **list = NULL;
   int n = scandir(host_dir, &list, NULL, alphasort);
   if (n < 0) return err_errno(err, 500, errno, "read directory %s", host_dir);
@@ -189,7 +194,8 @@ int copy_tar_tree(copy_tar *t, const char *name, const char *host_dir, int64_t u
       autofree char *host = xasprintf("%s/%s", host_dir, nm);
       rc = copy_tar_node(t, child, host, uid, gid, err);
       struct stat st;
-      if (rc == 0 && lstat(host, &st) == 0 && S_ISDIR(st.st_mode)) rc = copy_tar_tree(t, child, host, uid, gid, err);
+      if (rc == 0 && lstat(host, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = copy_tar_tree(t, child, host, uid, gid, err);
     }
     free(list[i]);
   }
@@ -201,8 +207,8 @@ static void archive_read_freep(struct archive **a) {
   if (*a) archive_read_free(*a);
 }
 
-int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash, void *ctx,
-                      const char *hash_prefix, int64_t uid, int64_t gid, arca_err *err) {
+int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash,
+                      void *ctx, const char *hash_prefix, int64_t uid, int64_t gid, arca_err *err) {
   __attribute__((cleanup(archive_read_freep))) struct archive *a = archive_read_new();
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
@@ -227,8 +233,10 @@ int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_h
       archive_entry_set_pathname(o, newname);
       if (archive_entry_hardlink(e)) {
         autofree char *target = rename(ctx, archive_entry_hardlink(e));
-        if (target) archive_entry_set_hardlink(o, target);
-        else archive_entry_set_hardlink(o, NULL);
+        if (target)
+          archive_entry_set_hardlink(o, target);
+        else
+          archive_entry_set_hardlink(o, NULL);
       }
       if (uid >= 0) archive_entry_set_uid(o, uid);
       if (gid >= 0) archive_entry_set_gid(o, gid);
@@ -259,7 +267,8 @@ int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_h
       hash(ctx, name ? name : "", dig + 7);
     }
   }
-  if (r != ARCHIVE_EOF) return err_set(err, 500, "read tar: %s", archive_error_string(a) ?: "read failed");
+  if (r != ARCHIVE_EOF)
+    return err_set(err, 500, "read tar: %s", archive_error_string(a) ?: "read failed");
   return 0;
 }
 

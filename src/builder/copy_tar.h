@@ -27,12 +27,14 @@ int copy_tar_close(copy_tar *t, arca_err *err);
 void copy_tar_abort(copy_tar *t);
 
 /* A directory entry. */
-int copy_tar_dir(copy_tar *t, const char *name, mode_t perm, int64_t uid, int64_t gid, int64_t mtime,
-                 arca_err *err);
+int copy_tar_dir(copy_tar *t, const char *name, mode_t perm, int64_t uid, int64_t gid,
+                 int64_t mtime, arca_err *err);
 /* One node of this host (not followed when a symlink) as name. uid < 0 keeps its owner. */
-int copy_tar_node(copy_tar *t, const char *name, const char *host_path, int64_t uid, int64_t gid, arca_err *err);
+int copy_tar_node(copy_tar *t, const char *name, const char *host_path, int64_t uid, int64_t gid,
+                  arca_err *err);
 /* What is below host_dir (not host_dir itself), depth first in name order, as name/... */
-int copy_tar_tree(copy_tar *t, const char *name, const char *host_dir, int64_t uid, int64_t gid, arca_err *err);
+int copy_tar_tree(copy_tar *t, const char *name, const char *host_dir, int64_t uid, int64_t gid,
+                  arca_err *err);
 
 /* Re-emits the entries of the tar in fd (any compression). rename(ctx, entry name, &new)
  * gives each entry's new name (caller-owned string, NULL to drop the entry); hard link
@@ -42,8 +44,8 @@ typedef char *(*copy_tar_rename_fn)(void *ctx, const char *name);
 typedef void (*copy_tar_hash_fn)(void *ctx, const char *name, const char *hex);
 /* hash_prefix (may be NULL) is put before each entry name in its checksum header, so that
  * entries read out of a directory hash as paths from the image's root. */
-int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash, void *ctx,
-                      const char *hash_prefix, int64_t uid, int64_t gid, arca_err *err);
+int copy_tar_from_tar(copy_tar *t, int fd, copy_tar_rename_fn rename, copy_tar_hash_fn hash,
+                      void *ctx, const char *hash_prefix, int64_t uid, int64_t gid, arca_err *err);
 
 /* Whether the file is an archive ADD unpacks (a tar, possibly compressed). */
 bool copy_tar_is_archive(const char *host_path);

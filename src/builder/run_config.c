@@ -6,7 +6,9 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-static json_t *str_or_empty(const json_t *v) { return json_string(json_is_string(v) ? json_string_value(v) : ""); }
+static json_t *str_or_empty(const json_t *v) {
+  return json_string(json_is_string(v) ? json_string_value(v) : "");
+}
 
 static json_t *boolean(const json_t *v) { return json_boolean(json_is_true(v)); }
 
@@ -17,7 +19,8 @@ static json_t *strv(const json_t *v) {
   json_t *a = json_array();
   size_t i;
   json_t *e;
-  json_array_foreach(v, i, e) json_array_append_new(a, json_string(json_is_string(e) ? json_string_value(e) : ""));
+  json_array_foreach(v, i, e)
+      json_array_append_new(a, json_string(json_is_string(e) ? json_string_value(e) : ""));
   return a;
 }
 
@@ -43,7 +46,8 @@ static json_t *health(const json_t *h) {
   json_t *o = json_object();
   json_t *test = json_object_get(h, "Test");
   if (json_array_size(test)) json_object_set_new(o, "Test", strv(test));
-  static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+  static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
+                                     "Retries"};
   for (size_t i = 0; i < ARRAY_LEN(nums); i++) {
     json_int_t n = json_integer_value(json_object_get(h, nums[i]));
     if (n) json_object_set_new(o, nums[i], json_integer(n));
@@ -60,13 +64,15 @@ json_t *runcfg_normalize(const json_t *in) {
   json_object_set_new(o, "AttachStdin", boolean(G("AttachStdin")));
   json_object_set_new(o, "AttachStdout", boolean(G("AttachStdout")));
   json_object_set_new(o, "AttachStderr", boolean(G("AttachStderr")));
-  if (json_object_size(G("ExposedPorts"))) json_object_set_new(o, "ExposedPorts", set_of_keys(G("ExposedPorts")));
+  if (json_object_size(G("ExposedPorts")))
+    json_object_set_new(o, "ExposedPorts", set_of_keys(G("ExposedPorts")));
   json_object_set_new(o, "Tty", boolean(G("Tty")));
   json_object_set_new(o, "OpenStdin", boolean(G("OpenStdin")));
   json_object_set_new(o, "StdinOnce", boolean(G("StdinOnce")));
   json_object_set_new(o, "Env", strv(G("Env")));
   json_object_set_new(o, "Cmd", strv(G("Cmd")));
-  if (json_is_object(G("Healthcheck"))) json_object_set_new(o, "Healthcheck", health(G("Healthcheck")));
+  if (json_is_object(G("Healthcheck")))
+    json_object_set_new(o, "Healthcheck", health(G("Healthcheck")));
   if (json_is_true(G("ArgsEscaped"))) json_object_set_new(o, "ArgsEscaped", json_true());
   json_object_set_new(o, "Image", str_or_empty(G("Image")));
   json_object_set_new(o, "Volumes", set_of_keys(G("Volumes")));
@@ -79,8 +85,10 @@ json_t *runcfg_normalize(const json_t *in) {
   json_object_set_new(o, "Labels", labels(G("Labels")));
   if (json_is_string(G("StopSignal")) && *json_string_value(G("StopSignal")))
     json_object_set_new(o, "StopSignal", json_incref(G("StopSignal")));
-  if (json_is_integer(G("StopTimeout"))) json_object_set_new(o, "StopTimeout", json_incref(G("StopTimeout")));
-  if (json_array_size(G("Shell")) || json_is_string(G("Shell"))) json_object_set_new(o, "Shell", strv(G("Shell")));
+  if (json_is_integer(G("StopTimeout")))
+    json_object_set_new(o, "StopTimeout", json_incref(G("StopTimeout")));
+  if (json_array_size(G("Shell")) || json_is_string(G("Shell")))
+    json_object_set_new(o, "Shell", strv(G("Shell")));
 #undef G
   return o;
 }
@@ -99,7 +107,9 @@ static void key_strv(strbuf *sb, const char *name, const json_t *v) {
   json_decref(a);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void key_map(strbuf *sb, const char *name, const json_t *v, bool values) {
   size_t n = json_is_object(v) ? json_object_size(v) : 0;
@@ -139,20 +149,26 @@ void runcfg_cache_key(const json_t *cfg, const char *platform, char out[DIGEST_S
   key_map(&sb, "ExposedPorts", G("ExposedPorts"), false);
   key_map(&sb, "Volumes", G("Volumes"), false);
   key_map(&sb, "Labels", G("Labels"), true);
-  static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr", "NetworkDisabled",
-                                      "Tty", "OpenStdin", "StdinOnce", "ArgsEscaped"};
-  for (size_t i = 0; i < ARRAY_LEN(bools); i++) sb_printf(&sb, "%s=%d;", bools[i], json_is_true(G(bools[i])));
+  static const char *const bools[] = {"AttachStdin",     "AttachStdout", "AttachStderr",
+                                      "NetworkDisabled", "Tty",          "OpenStdin",
+                                      "StdinOnce",       "ArgsEscaped"};
+  for (size_t i = 0; i < ARRAY_LEN(bools); i++)
+    sb_printf(&sb, "%s=%d;", bools[i], json_is_true(G(bools[i])));
   key_str(&sb, "User", G("User"));
   key_str(&sb, "WorkingDir", G("WorkingDir"));
   key_str(&sb, "StopSignal", G("StopSignal"));
-  if (json_is_integer(G("StopTimeout"))) sb_printf(&sb, "StopTimeout=%lld;", (long long)json_integer_value(G("StopTimeout")));
-  else sb_puts(&sb, "StopTimeout=nil;");
+  if (json_is_integer(G("StopTimeout")))
+    sb_printf(&sb, "StopTimeout=%lld;", (long long)json_integer_value(G("StopTimeout")));
+  else
+    sb_puts(&sb, "StopTimeout=nil;");
   json_t *h = G("Healthcheck");
   if (json_is_object(h)) {
     sb_puts(&sb, "Health{");
-    static const char *const nums[] = {"Interval", "StartInterval", "StartPeriod", "Timeout", "Retries"};
+    static const char *const nums[] = {"Interval", "StartInterval", "StartPeriod", "Timeout",
+                                       "Retries"};
     for (size_t i = 0; i < ARRAY_LEN(nums); i++)
-      sb_printf(&sb, "%s=%lld;", nums[i], (long long)json_integer_value(json_object_get(h, nums[i])));
+      sb_printf(&sb, "%s=%lld;", nums[i],
+                (long long)json_integer_value(json_object_get(h, nums[i])));
     key_strv(&sb, "Test", json_object_get(h, "Test"));
     sb_puts(&sb, "}");
   } else {

@@ -64,7 +64,8 @@ static void emit_line(build_job *j, const char *line, size_t n) {
   if (j->write(j->wctx, line, n) < 0) j->gone = true;
 }
 
-static void emit_stream(build_job *j, const char *prefix, const char *buf, size_t n, const char *suffix) {
+static void emit_stream(build_job *j, const char *prefix, const char *buf, size_t n,
+                        const char *suffix) {
   strbuf text;
   sb_init(&text);
   sb_puts(&text, prefix);
@@ -81,7 +82,9 @@ static void emit_stream(build_job *j, const char *prefix, const char *buf, size_
 }
 
 void bout_stdout_raw(build_job *j, const char *buf, size_t n) { emit_stream(j, "", buf, n, ""); }
-void bout_stderr_raw(build_job *j, const char *buf, size_t n) { emit_stream(j, "\033[91m", buf, n, "\033[0m"); }
+void bout_stderr_raw(build_job *j, const char *buf, size_t n) {
+  emit_stream(j, "\033[91m", buf, n, "\033[0m");
+}
 
 void bout_stdout(build_job *j, const char *fmt, ...) {
   va_list ap;
@@ -161,7 +164,8 @@ char **build_step_env(const dispatch_state *st, size_t *n) {
   size_t ne = json_array_size(env);
   char **out = xcalloc(ne + na + 1, sizeof *out);
   *n = 0;
-  for (size_t i = 0; i < ne; i++) out[(*n)++] = xstrdup(json_string_value(json_array_get(env, i)) ?: "");
+  for (size_t i = 0; i < ne; i++)
+    out[(*n)++] = xstrdup(json_string_value(json_array_get(env, i)) ?: "");
   for (size_t i = 0; i < na; i++) out[(*n)++] = xstrdup(args[i]);
   build_args_free_list(args, na);
   return out;
@@ -216,8 +220,10 @@ static char *auth_for(build_job *j, const char *name) {
   json_t *v;
   json_object_foreach(j->auth_configs, k, v) {
     const char *key = k;
-    if (str_has_prefix(key, "https://")) key += 8;
-    else if (str_has_prefix(key, "http://")) key += 7;
+    if (str_has_prefix(key, "https://"))
+      key += 8;
+    else if (str_has_prefix(key, "http://"))
+      key += 7;
     size_t kl = strcspn(key, "/");
     bool match = (strlen(host) == kl && !strncmp(key, host, kl)) ||
                  (hub && (!strncmp(key, "index.docker.io", kl) || !strncmp(key, "docker.io", kl)));
@@ -246,8 +252,8 @@ static bool arch_matches(build_job *j, const char *id, const char *platform) {
   return !a || !*arch || !strcmp(a, arch);
 }
 
-int build_get_image(build_job *j, const char *name, const char *platform, bool local_only, char id[DIGEST_STR_SIZE],
-                    arca_err *err) {
+int build_get_image(build_job *j, const char *name, const char *platform, bool local_only,
+                    char id[DIGEST_STR_SIZE], arca_err *err) {
   if (local_only || !j->o.pull) {
     arca_err lerr;
     if (image_resolve(j->e, name, id, &lerr) == 0) {
@@ -322,8 +328,10 @@ static int init_stage(build_job *j, dispatch_state *st, const df_instr *from, ar
     st->cfg = runcfg_normalize(NULL);
   } else {
     const stage_result *sr = stage_by_name(j, name);
-    if (sr) memcpy(st->image_id, sr->image_id, DIGEST_STR_SIZE);
-    else if (build_get_image(j, name, platform, false, st->image_id, err) < 0) return -1;
+    if (sr)
+      memcpy(st->image_id, sr->image_id, DIGEST_STR_SIZE);
+    else if (build_get_image(j, name, platform, false, st->image_id, err) < 0)
+      return -1;
     if (image_config(j->e, st->image_id, &img_cfg, err) < 0) return -1;
     const char *os = json_string_value(json_object_get(img_cfg, "os"));
     if (os && *os && strcmp(os, "linux")) {
@@ -331,8 +339,10 @@ static int init_stage(build_job *j, dispatch_state *st, const df_instr *from, ar
       return err_set(err, 400, "operating system is not supported: %s", os);
     }
     snprintf(st->os, sizeof st->os, "linux");
-    snprintf(st->arch, sizeof st->arch, "%s", json_string_value(json_object_get(img_cfg, "architecture")) ?: j->plat_arch);
-    snprintf(st->variant, sizeof st->variant, "%s", json_string_value(json_object_get(img_cfg, "variant")) ?: "");
+    snprintf(st->arch, sizeof st->arch, "%s",
+             json_string_value(json_object_get(img_cfg, "architecture")) ?: j->plat_arch);
+    snprintf(st->variant, sizeof st->variant, "%s",
+             json_string_value(json_object_get(img_cfg, "variant")) ?: "");
     st->cfg = runcfg_normalize(json_object_get(img_cfg, "config"));
     json_decref(img_cfg);
   }
@@ -350,7 +360,9 @@ static int init_stage(build_job *j, dispatch_state *st, const df_instr *from, ar
   return 0;
 }
 
-static void update_run_config(dispatch_state *st) { json_object_set_new(st->cfg, "Image", json_string(st->image_id)); }
+static void update_run_config(dispatch_state *st) {
+  json_object_set_new(st->cfg, "Image", json_string(st->image_id));
+}
 
 /* ---- prepare ---- */
 
@@ -388,18 +400,24 @@ static int fetch_remote(const char *url, int fd, char **content_type, arca_err *
     ssize_t n = pread(fd, body, sizeof body - 1, 0);
     if (n > 0) body[n] = 0;
     size_t s, e;
-    for (s = 0; body[s] == ' ' || body[s] == '\n' || body[s] == '\r' || body[s] == '\t'; s++) {}
-    for (e = strlen(body); e > s && strchr(" \n\r\t", body[e - 1]); e--) {}
+    for (s = 0; body[s] == ' ' || body[s] == '\n' || body[s] == '\r' || body[s] == '\t'; s++) {
+    }
+    for (e = strlen(body); e > s && strchr(" \n\r\t", body[e - 1]); e--) {
+    }
     body[e] = 0;
-    return err_set(err, status == 404 ? 404 : status == 400 ? 400 : 500,
-                   "error downloading remote context %s: failed to GET %s with status %ld: %s", url, url, status,
-                   body + s);
+    return err_set(err,
+                   status == 404   ? 404
+                   : status == 400 ? 400
+                                   : 500,
+                   "error downloading remote context %s: failed to GET %s with status %ld: %s", url,
+                   url, status, body + s);
   }
   return 0;
 }
 
 static bool is_git_url(const char *s) {
-  if (str_has_prefix(s, "git://") || str_has_prefix(s, "git@") || str_has_prefix(s, "github.com/")) return true;
+  if (str_has_prefix(s, "git://") || str_has_prefix(s, "git@") || str_has_prefix(s, "github.com/"))
+    return true;
   if (!str_has_prefix(s, "http://") && !str_has_prefix(s, "https://")) return false;
   const char *hash = strchr(s, '#');
   size_t n = hash ? (size_t)(hash - s) : strlen(s);
@@ -422,7 +440,8 @@ static int sanitize_tags(build_job *j, arca_err *err) {
     bool dup = false;
     for (size_t k = 0; k < j->ntags; k++)
       if (!strcmp(j->tags[k], full)) dup = true;
-    if (dup) free(full);
+    if (dup)
+      free(full);
     else {
       j->tags[j->ntags] = full;
       j->tags_familiar[j->ntags++] = ref_familiar(&r);
@@ -432,7 +451,9 @@ static int sanitize_tags(build_job *j, arca_err *err) {
   return 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int plan_stages(build_job *j, arca_err *err) {
   size_t i = 0;
@@ -453,7 +474,8 @@ static int plan_stages(build_job *j, arca_err *err) {
         break;
       }
     }
-    if (found == SIZE_MAX) return err_set(err, 400, "target stage \"%s\" could not be found", j->o.target);
+    if (found == SIZE_MAX)
+      return err_set(err, 400, "target stage \"%s\" could not be found", j->o.target);
     j->nstages = found + 1;
   }
   if (json_object_size(j->o.labels)) {
@@ -488,7 +510,8 @@ int build_prepare(engine *e, build_opts *o, int body_fd, build_job **out, arca_e
   snprintf(j->plat_os, sizeof j->plat_os, "linux");
   snprintf(j->plat_arch, sizeof j->plat_arch, "%s", e->host.go_arch);
   if (j->o.platform && *j->o.platform) {
-    if (platform_parse(j->o.platform, j->plat_os, j->plat_arch, j->plat_variant, err) < 0) goto fail;
+    if (platform_parse(j->o.platform, j->plat_os, j->plat_arch, j->plat_variant, err) < 0)
+      goto fail;
     if (strcmp(j->plat_os, "linux")) {
       err_set(err, 400, "operating system is not supported: %s", j->plat_os);
       goto fail;
@@ -498,7 +521,8 @@ int build_prepare(engine *e, build_opts *o, int body_fd, build_job **out, arca_e
   if (j->o.registry_config && *j->o.registry_config) {
     unsigned char *raw = NULL;
     size_t rawn = 0;
-    if (registry_base64_decode(j->o.registry_config, strlen(j->o.registry_config), &raw, &rawn) == 0) {
+    if (registry_base64_decode(j->o.registry_config, strlen(j->o.registry_config), &raw, &rawn) ==
+        0) {
       j->auth_configs = json_loadb((const char *)raw, rawn, 0, NULL);
       if (!json_is_object(j->auth_configs)) {
         json_decref(j->auth_configs);
@@ -510,11 +534,16 @@ int build_prepare(engine *e, build_opts *o, int body_fd, build_job **out, arca_e
   if (j->o.remote && *j->o.remote) {
     const char *url = j->o.remote;
     if (!strcmp(url, "client-session")) {
-      err_set(err, 400, "experimental session with v1 builder is no longer supported, use builder version v2 (BuildKit) instead");
+      err_set(err, 400,
+              "experimental session with v1 builder is no longer supported, use builder version v2 "
+              "(BuildKit) instead");
       goto fail;
     }
     if (is_git_url(url)) {
-      err_set(err, 400, "unable to prepare context: git contexts are not supported by this daemon (it has no access to the network to clone %s); send the context as a tar archive instead", url);
+      err_set(err, 400,
+              "unable to prepare context: git contexts are not supported by this daemon (it has no "
+              "access to the network to clone %s); send the context as a tar archive instead",
+              url);
       goto fail;
     }
     if (!str_has_prefix(url, "http://") && !str_has_prefix(url, "https://")) {
@@ -552,8 +581,8 @@ int build_prepare(engine *e, build_opts *o, int body_fd, build_job **out, arca_e
   }
   if (!j->ctx) {
     if (build_context_from_tar(body_fd, e->tmp_dir, &j->ctx, err) < 0) goto fail;
-    if (build_context_read_file(j->ctx, j->o.dockerfile, !strcmp(j->o.dockerfile, "Dockerfile"), &df_text, &df_len,
-                                &df_name, err) < 0)
+    if (build_context_read_file(j->ctx, j->o.dockerfile, !strcmp(j->o.dockerfile, "Dockerfile"),
+                                &df_text, &df_len, &df_name, err) < 0)
       goto fail;
   }
   if (dockerfile_parse(df_name, df_text, df_len, &j->df, err) < 0) goto fail;
@@ -599,8 +628,8 @@ static void resolve_cache_from(build_job *j) {
     const char *ref = json_string_value(json_array_get(j->o.cache_from, i));
     arca_err lerr;
     if (!ref || image_resolve(j->e, ref, j->cache_from[j->ncache_from], &lerr) < 0) {
-      log_kv(LOG_WARN, "Could not look up image for cache resolution, skipping", "ref", ref ? ref : "", "error",
-             ref ? lerr.msg : "not a string", NULL);
+      log_kv(LOG_WARN, "Could not look up image for cache resolution, skipping", "ref",
+             ref ? ref : "", "error", ref ? lerr.msg : "not a string", NULL);
       continue;
     }
     j->ncache_from++;
@@ -616,7 +645,8 @@ static int meta_arg(build_job *j, const df_instr *in, arca_err *err) {
   for (size_t i = 0; i < in->nkvs && rc == 0; i++) {
     rc = shell_lex_word(in->kvs[i].key, j->df.escape, (const char *const *)env, n, &keys[i], err);
     if (rc == 0 && in->kvs[i].value)
-      rc = shell_lex_word(in->kvs[i].value, j->df.escape, (const char *const *)env, n, &vals[i], err);
+      rc = shell_lex_word(in->kvs[i].value, j->df.escape, (const char *const *)env, n, &vals[i],
+                          err);
   }
   for (size_t i = 0; i < in->nkvs && rc == 0; i++) {
     build_args_add(j->args, keys[i], vals[i]);
@@ -699,7 +729,8 @@ static int run_all(build_job *j, char final_id[DIGEST_STR_SIZE], arca_err *err) 
     bout_stderr_raw(j, w, strlen(w));
   }
   j->total = (int)j->nmeta + (int)j->nstages;
-  for (size_t s = 0; s < j->nstages; s++) j->total += (int)(j->stages[s].end - j->stages[s].from - 1);
+  for (size_t s = 0; s < j->nstages; s++)
+    j->total += (int)(j->stages[s].end - j->stages[s].from - 1);
   if (j->nstages) j->total += (int)j->nlabels;
   for (size_t i = 0; i < j->nmeta; i++) {
     print_step(j, j->df.instrs[i].original);

@@ -30,9 +30,9 @@ typedef struct build_opts {
   size_t ntags;
   char *dockerfile; /* "Dockerfile" when NULL */
   char *target;
-  char *remote;      /* remote context URL */
-  json_t *buildargs; /* {"K": "v" | null} */
-  json_t *labels;    /* {"k": "v"} */
+  char *remote;       /* remote context URL */
+  json_t *buildargs;  /* {"K": "v" | null} */
+  json_t *labels;     /* {"k": "v"} */
   json_t *cache_from; /* ["ref", ...] */
   json_t *ulimits;    /* [{"Name","Soft","Hard"}] */
   bool quiet, nocache, rm, forcerm, pull, squash, want_aux;
@@ -62,8 +62,8 @@ void build_job_free(build_job *j);
 int build_cache_open(struct engine *e, arca_err *err);
 void build_cache_close(struct engine *e);
 /* POST /build/prune: {"CachesDeleted": [...] | null, "SpaceReclaimed": n}. */
-int build_cache_prune(struct engine *e, const char *filters_json, bool all, int64_t keep_bytes, json_t **out,
-                      arca_err *err);
+int build_cache_prune(struct engine *e, const char *filters_json, bool all, int64_t keep_bytes,
+                      json_t **out, arca_err *err);
 /* system df: the BuildCache array. */
 json_t *build_cache_df_json(struct engine *e);
 

@@ -75,7 +75,8 @@ static void forget_locked(engine *e, const char *id) {
   store_build_cache_delete(e->store, id, NULL);
 }
 
-bool build_cache_lookup(engine *e, const char *parent, const char *key, const char *arch, char out[DIGEST_STR_SIZE]) {
+bool build_cache_lookup(engine *e, const char *parent, const char *key, const char *arch,
+                        char out[DIGEST_STR_SIZE]) {
   (void)arch;
   struct build_cache *bc = e->build_cache;
   bool found = false;
@@ -186,8 +187,9 @@ static bc_record *collect(engine *e, size_t *n) {
     snprintf(r->id, sizeof r->id, "%s", k);
     snprintf(r->parent, sizeof r->parent, "%s", en->parent);
     json_t *hist = json_object_get(img->config, "history");
-    r->description = xstrdup(json_string_value(json_object_get(json_array_get(hist, json_array_size(hist) - 1),
-                                                               "created_by")) ?: "");
+    r->description = xstrdup(json_string_value(json_object_get(
+                                 json_array_get(hist, json_array_size(hist) - 1), "created_by"))
+                                 ?: "");
     r->in_use = img->containers > 0;
     r->shared = strmap_get(&shared, k) != NULL;
     image *parent = en->parent[0] ? strmap_get(&e->images.by_id, en->parent) : NULL;
@@ -212,10 +214,11 @@ static json_t *record_json(const bc_record *r) {
   format_rfc3339nano(r->created_ns, created, sizeof created);
   format_rfc3339nano(r->last_used_ns, used, sizeof used);
   json_t *parents = r->parent[0] ? json_pack("[s]", r->parent + 7) : json_null();
-  return json_pack("{s:s,s:o,s:s,s:s,s:b,s:b,s:I,s:s,s:o,s:I}", "ID", r->id + 7, "Parents", parents, "Type", "regular",
-                   "Description", r->description, "InUse", r->in_use, "Shared", r->shared, "Size",
-                   (json_int_t)r->size, "CreatedAt", created, "LastUsedAt",
-                   r->last_used_ns ? json_string(used) : json_null(), "UsageCount", (json_int_t)r->usage);
+  return json_pack("{s:s,s:o,s:s,s:s,s:b,s:b,s:I,s:s,s:o,s:I}", "ID", r->id + 7, "Parents", parents,
+                   "Type", "regular", "Description", r->description, "InUse", r->in_use, "Shared",
+                   r->shared, "Size", (json_int_t)r->size, "CreatedAt", created, "LastUsedAt",
+                   r->last_used_ns ? json_string(used) : json_null(), "UsageCount",
+                   (json_int_t)r->usage);
 }
 
 json_t *build_cache_df_json(engine *e) {
@@ -236,7 +239,8 @@ static bool old_enough(const bc_record *r, int64_t until_ns, int64_t unused_ns, 
   return true;
 }
 
-int build_cache_prune(engine *e, const char *filters_json, bool all, int64_t keep_bytes, json_t **out, arca_err *err) {
+int build_cache_prune(engine *e, const char *filters_json, bool all, int64_t keep_bytes,
+                      json_t **out, arca_err *err) {
   static const char *const accepted[] = {"until", "unused-for", "id", NULL};
   filters *f = NULL;
   if (filters_parse(filters_json, &f, err) < 0) return -1;
@@ -245,7 +249,8 @@ int build_cache_prune(engine *e, const char *filters_json, bool all, int64_t kee
     return -1;
   }
   int64_t now = now_ns(), until = 0, unused = 0;
-  if (filters_has(f, "until") && parse_docker_time(filters_value(f, "until", 0), now, &until, err) < 0) {
+  if (filters_has(f, "until") &&
+      parse_docker_time(filters_value(f, "until", 0), now, &until, err) < 0) {
     filters_free(f);
     return -1;
   }

@@ -14,8 +14,10 @@
 #include "image/layer.h"
 
 static void platform_of(const dispatch_state *st, char *out, size_t n) {
-  if (st->variant[0]) snprintf(out, n, "%s/%s/%s", st->os, st->arch, st->variant);
-  else snprintf(out, n, "%s/%s", st->os, st->arch);
+  if (st->variant[0])
+    snprintf(out, n, "%s/%s/%s", st->os, st->arch, st->variant);
+  else
+    snprintf(out, n, "%s/%s", st->os, st->arch);
 }
 
 static void cache_key(const dispatch_state *st, const json_t *cfg, char key[DIGEST_STR_SIZE]) {
@@ -74,7 +76,9 @@ static bool is_ancestor(engine *e, const char *of, const char *id) {
   return found;
 }
 
-static json_t *diff_ids(const json_t *cfg) { return json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"); }
+static json_t *diff_ids(const json_t *cfg) {
+  return json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+}
 
 static bool valid_parent(const json_t *img, const json_t *parent) {
   json_t *ih = json_object_get(img, "history");
@@ -86,7 +90,8 @@ static bool valid_parent(const json_t *img, const json_t *parent) {
   for (size_t i = 0; i < json_array_size(ph); i++)
     if (!json_equal(json_array_get(ph, i), json_array_get(ih, i))) return false;
   for (size_t i = 0; i < json_array_size(diff_ids(parent)); i++)
-    if (!json_equal(json_array_get(diff_ids(parent), i), json_array_get(diff_ids(img), i))) return false;
+    if (!json_equal(json_array_get(diff_ids(parent), i), json_array_get(diff_ids(img), i)))
+      return false;
   return true;
 }
 
@@ -102,8 +107,9 @@ static int layer_index(const json_t *img, size_t idx) {
   return -1;
 }
 
-static int restore_cached(build_job *j, const dispatch_state *st, const json_t *parent_cfg, const char *target_id,
-                          const json_t *target, const json_t *cfg, char out[DIGEST_STR_SIZE], arca_err *err) {
+static int restore_cached(build_job *j, const dispatch_state *st, const json_t *parent_cfg,
+                          const char *target_id, const json_t *target, const json_t *cfg,
+                          char out[DIGEST_STR_SIZE], arca_err *err) {
   size_t plen = json_array_size(json_object_get(parent_cfg, "history"));
   json_t *history = parent_cfg ? json_deep_copy(json_object_get(parent_cfg, "history")) : NULL;
   if (!json_is_array(history)) {
@@ -112,7 +118,9 @@ static int restore_cached(build_job *j, const dispatch_state *st, const json_t *
   }
   json_t *entry = json_array_get(json_object_get(target, "history"), plen);
   json_array_append(history, entry);
-  json_t *diffs = parent_cfg && json_is_array(diff_ids(parent_cfg)) ? json_deep_copy(diff_ids(parent_cfg)) : json_array();
+  json_t *diffs = parent_cfg && json_is_array(diff_ids(parent_cfg))
+                      ? json_deep_copy(diff_ids(parent_cfg))
+                      : json_array();
   size_t nparent;
   image_layer *layers = layers_of(j->e, st->image_id, &nparent);
   int li = layer_index(target, plen);
@@ -137,11 +145,16 @@ static int restore_cached(build_job *j, const dispatch_state *st, const json_t *
   json_decref(diffs);
   json_object_set_new(c, "rootfs", rootfs);
   json_object_set_new(c, "history", history);
-  if (json_object_get(target, "os.version")) json_object_set(c, "os.version", json_object_get(target, "os.version"));
-  if (json_object_get(target, "os.features")) json_object_set(c, "os.features", json_object_get(target, "os.features"));
+  if (json_object_get(target, "os.version"))
+    json_object_set(c, "os.version", json_object_get(target, "os.version"));
+  if (json_object_get(target, "os.features"))
+    json_object_set(c, "os.features", json_object_get(target, "os.features"));
   autofree char *text = json_dumps(c, JSON_COMPACT);
   json_decref(c);
-  image_new in = {.config_text = text, .config_len = strlen(text), .layers = layers, .nlayers = nparent,
+  image_new in = {.config_text = text,
+                  .config_len = strlen(text),
+                  .layers = layers,
+                  .nlayers = nparent,
                   .parent = st->image_id[0] ? st->image_id : NULL};
   int rc = image_create(j->e, &in, out, err);
   free(layers);
@@ -168,12 +181,14 @@ static int probe_sources(build_job *j, const dispatch_state *st, const json_t *c
     if (!valid_parent(target, parent)) continue;
     json_t *th = json_object_get(target, "history");
     if (plen >= json_array_size(th)) continue;
-    const char *cb = json_string_value(json_object_get(json_array_get(th, plen), "created_by")) ?: "";
+    const char *cb =
+        json_string_value(json_object_get(json_array_get(th, plen), "created_by")) ?: "";
     if (strcmp(cb, created_by)) continue;
     if (json_array_size(th) - 1 == plen) {
       memcpy(hit, j->cache_from[i], DIGEST_STR_SIZE);
     } else if (restore_cached(j, st, parent, j->cache_from[i], target, cfg, hit, err) < 0) {
-      return err_wrap(err, "failed to restore cached image from %s to %s", st->image_id, j->cache_from[i]);
+      return err_wrap(err, "failed to restore cached image from %s to %s", st->image_id,
+                      j->cache_from[i]);
     }
     /* avoid jumping to a different target, as dockerd */
     memcpy(j->cache_from[0], j->cache_from[i], DIGEST_STR_SIZE);
@@ -206,8 +221,8 @@ int build_probe(build_job *j, dispatch_state *st, const json_t *probe_cfg, arca_
 
 /* ---- containers of steps ---- */
 
-int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, bool for_run, bool announce,
-                           char id[65], arca_err *err) {
+int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, bool for_run,
+                           bool announce, char id[65], arca_err *err) {
   engine *e = j->e;
   if (!e->driver) return err_set(err, 500, "the container runtime is not available");
   autojson json_t *body = json_deep_copy(cfg);
@@ -216,14 +231,17 @@ int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, 
     json_object_set_new(body, "HostConfig", build_run_host_config(j));
   } else {
     json_object_set_new(body, "WorkingDir", json_string("/"));
-    json_object_set_new(body, "HostConfig", json_pack("{s:s,s:{s:s}}", "NetworkMode", "none", "LogConfig", "Type", "none"));
+    json_object_set_new(
+        body, "HostConfig",
+        json_pack("{s:s,s:{s:s}}", "NetworkMode", "none", "LogConfig", "Type", "none"));
   }
   autojson json_t *warnings = NULL;
   if (container_create(e, body, NULL, NULL, 51, id, &warnings, err) < 0) return -1;
   if (!announce) return 0;
   size_t i;
   json_t *w;
-  json_array_foreach(warnings, i, w) bout_stdout(j, " ---> [Warning] %s\n", json_string_value(w) ?: "");
+  json_array_foreach(warnings, i, w)
+      bout_stdout(j, " ---> [Warning] %s\n", json_string_value(w) ?: "");
   j->tmp = xrealloc(j->tmp, (j->ntmp + 1) * sizeof *j->tmp);
   j->tmp[j->ntmp] = (tmp_ctr){.real = true};
   memcpy(j->tmp[j->ntmp++].id, id, 65);
@@ -236,7 +254,8 @@ void build_containers_cleanup(build_job *j, bool step_ok) {
     for (size_t i = 0; i < j->ntmp; i++) {
       if (j->tmp[i].real) {
         arca_err err;
-        if (container_remove(j->e, j->tmp[i].id, true, true, false, &err) < 0 && err.status != 404) {
+        if (container_remove(j->e, j->tmp[i].id, true, true, false, &err) < 0 &&
+            err.status != 404) {
           bout_stdout(j, "Removing intermediate container %.12s: %s\n", j->tmp[i].id, err.msg);
           continue;
         }
@@ -285,20 +304,22 @@ static int finish_layer(build_job *j, const dispatch_state *st, blob_writer *w, 
   return rc;
 }
 
-int build_layer_from_container(build_job *j, const dispatch_state *st, const char *cid, step_layer *out,
-                               arca_err *err) {
+int build_layer_from_container(build_job *j, const dispatch_state *st, const char *cid,
+                               step_layer *out, arca_err *err) {
   blob_writer *w;
   if (blobs_writer_new(j->e->images.blobs, NULL, &w, err) < 0) return -1;
   char diff_id[72], digest[72];
   int64_t size = 0, csize = 0;
-  if (j->e->driver->ops->commit_layer(j->e->driver, cid, blobs_writer_fd(w), diff_id, digest, &size, &csize, err) < 0) {
+  if (j->e->driver->ops->commit_layer(j->e->driver, cid, blobs_writer_fd(w), diff_id, digest, &size,
+                                      &csize, err) < 0) {
     blobs_writer_free(w);
     return err_wrap(err, "failed to export image");
   }
   return finish_layer(j, st, w, diff_id, digest, csize, out, err);
 }
 
-int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir, step_layer *out, arca_err *err) {
+int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir, step_layer *out,
+                         arca_err *err) {
   blob_writer *w;
   if (blobs_writer_new(j->e->images.blobs, NULL, &w, err) < 0) return -1;
   layer_diff_result res;
@@ -311,8 +332,8 @@ int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir
 
 /* ---- images ---- */
 
-int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const json_t *key_cfg, const char *cid,
-                       const step_layer *layer, arca_err *err) {
+int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const json_t *key_cfg,
+                       const char *cid, const step_layer *layer, arca_err *err) {
   engine *e = j->e;
   autojson json_t *parent = NULL;
   if (st->image_id[0] && image_config(e, st->image_id, &parent, err) < 0) return -1;
@@ -326,7 +347,8 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   }
   autofree char *created_by = join_cmd(json_object_get(cc, "Cmd"));
   json_t *h = json_pack("{s:s,s:s}", "created", now, "created_by", created_by);
-  if (st->maintainer && *st->maintainer) json_object_set_new(h, "author", json_string(st->maintainer));
+  if (st->maintainer && *st->maintainer)
+    json_object_set_new(h, "author", json_string(st->maintainer));
   if (empty) json_object_set_new(h, "empty_layer", json_true());
   json_array_append_new(history, h);
   json_t *diffs = json_is_array(diff_ids(parent)) ? json_deep_copy(diff_ids(parent)) : json_array();
@@ -337,11 +359,13 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   if (cid && *cid) json_object_set_new(c, "container", json_string(cid));
   json_object_set_new(c, "container_config", runcfg_normalize(cc));
   json_object_set_new(c, "docker_version", json_string(ARCA_VERSION));
-  if (st->maintainer && *st->maintainer) json_object_set_new(c, "author", json_string(st->maintainer));
+  if (st->maintainer && *st->maintainer)
+    json_object_set_new(c, "author", json_string(st->maintainer));
   json_object_set_new(c, "config", runcfg_normalize(st->cfg));
   const char *arch = json_string_value(json_object_get(parent, "architecture"));
   json_object_set_new(c, "architecture", json_string(arch && *arch ? arch : st->arch));
-  const char *variant = parent ? json_string_value(json_object_get(parent, "variant")) : st->variant;
+  const char *variant =
+      parent ? json_string_value(json_object_get(parent, "variant")) : st->variant;
   if (variant && *variant) json_object_set_new(c, "variant", json_string(variant));
   json_object_set_new(c, "os", json_string(st->os[0] ? st->os : "linux"));
   json_t *rootfs = json_pack("{s:s}", "type", "layers");
@@ -349,8 +373,10 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   json_decref(diffs);
   json_object_set_new(c, "rootfs", rootfs);
   json_object_set_new(c, "history", history);
-  if (json_object_get(parent, "os.version")) json_object_set(c, "os.version", json_object_get(parent, "os.version"));
-  if (json_object_get(parent, "os.features")) json_object_set(c, "os.features", json_object_get(parent, "os.features"));
+  if (json_object_get(parent, "os.version"))
+    json_object_set(c, "os.version", json_object_get(parent, "os.version"));
+  if (json_object_get(parent, "os.features"))
+    json_object_set(c, "os.features", json_object_get(parent, "os.features"));
   autofree char *text = json_dumps(c, JSON_COMPACT);
   json_decref(c);
 
@@ -358,7 +384,10 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   image_layer *layers = layers_of(e, st->image_id, &n);
   if (!empty) layers[n++] = layer->layer;
   char id[DIGEST_STR_SIZE];
-  image_new in = {.config_text = text, .config_len = strlen(text), .layers = layers, .nlayers = n,
+  image_new in = {.config_text = text,
+                  .config_len = strlen(text),
+                  .layers = layers,
+                  .nlayers = n,
                   .parent = st->image_id[0] ? st->image_id : NULL};
   int rc = image_create(e, &in, id, err);
   free(layers);
@@ -376,17 +405,20 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
  * and a health check left incomplete takes the image's values, also in the stage's own
  * configuration, which shares that health check with it (the classic builder copies it
  * by pointer). */
-void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char *cid, bool shares_health) {
+void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char *cid,
+                        bool shares_health) {
   json_object_set_new(cc, "Hostname", json_sprintf("%.12s", cid));
   if (!st->image_id[0]) return;
   autojson json_t *parent = NULL;
   if (image_config(j->e, st->image_id, &parent, NULL) < 0) return;
   json_t *pc = json_object_get(parent, "config");
-  if (!json_is_object(json_object_get(cc, "Labels"))) json_object_set_new(cc, "Labels", json_object());
+  if (!json_is_object(json_object_get(cc, "Labels")))
+    json_object_set_new(cc, "Labels", json_object());
   json_t *labels = json_object_get(cc, "Labels");
   const char *k;
   json_t *v;
-  json_object_foreach(json_object_get(pc, "Labels"), k, v) if (!json_object_get(labels, k)) json_object_set(labels, k, v);
+  json_object_foreach(json_object_get(pc, "Labels"), k, v) if (!json_object_get(labels, k))
+      json_object_set(labels, k, v);
   json_t *ph = json_object_get(pc, "Healthcheck");
   json_t *hc = json_object_get(cc, "Healthcheck");
   if (!json_is_object(ph) || !json_is_object(hc)) return;
@@ -394,11 +426,14 @@ void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char
   for (size_t t = 0; t < 2; t++) {
     json_t *h = targets[t];
     if (!json_is_object(h)) continue;
-    if (!json_array_size(json_object_get(h, "Test")) && json_array_size(json_object_get(ph, "Test")))
+    if (!json_array_size(json_object_get(h, "Test")) &&
+        json_array_size(json_object_get(ph, "Test")))
       json_object_set_new(h, "Test", json_deep_copy(json_object_get(ph, "Test")));
-    static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+    static const char *const nums[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
+                                       "Retries"};
     for (size_t i = 0; i < ARRAY_LEN(nums); i++)
-      if (!json_integer_value(json_object_get(h, nums[i])) && json_integer_value(json_object_get(ph, nums[i])))
+      if (!json_integer_value(json_object_get(h, nums[i])) &&
+          json_integer_value(json_object_get(ph, nums[i])))
         json_object_set(h, nums[i], json_object_get(ph, nums[i]));
   }
 }

@@ -28,18 +28,20 @@
 #include "engine/image_pull.h"
 #include "image/layer.h"
 
-#define BUILDKIT_ONLY "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
+#define BUILDKIT_ONLY                                                                              \
+  "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit "      \
+  "enabled"
 #define GO_MODE_DIR (1u << 31)
 #define GO_MODE_SYMLINK (1u << 27)
 #define UNNAMED "__unnamed__"
 
 typedef struct copy_src {
-  char *path;      /* origPath (relative, cleaned of "./" and leading "/") */
+  char *path; /* origPath (relative, cleaned of "./" and leading "/") */
   char *hash;
   bool is_dir;
   bool no_decompress; /* downloaded: never unpacked */
-  char *host;      /* context or downloaded file on this host */
-  char *tar;       /* image source: a tar of it read out of the source container */
+  char *host;         /* context or downloaded file on this host */
+  char *tar;          /* image source: a tar of it read out of the source container */
 } copy_src;
 
 typedef struct copy_ctx {
@@ -59,7 +61,7 @@ typedef struct copy_ctx {
   copy_tar *tar;
   int tar_fd;
   char *tar_path;
-  char **ops;       /* "T<tar path>" or "A<dest>\n<archive path>" */
+  char **ops; /* "T<tar path>" or "A<dest>\n<archive path>" */
   size_t nops;
   int counter;
 } copy_ctx;
@@ -89,7 +91,8 @@ static char *tmp_path(copy_ctx *c, const char *what) {
 
 /* path_stat with a final symlink followed: 1 dir, 2 other, 0 missing; *resolved the path
  * the link leads to (or path). */
-static int ctr_kind(build_job *j, const char *cid, const char *path, char **resolved, arca_err *err) {
+static int ctr_kind(build_job *j, const char *cid, const char *path, char **resolved,
+                    arca_err *err) {
   rt_driver *d = j->e->driver;
   rt_path_stat s;
   arca_err perr;
@@ -114,7 +117,8 @@ static int ctr_kind(build_job *j, const char *cid, const char *path, char **reso
   return s.mode & GO_MODE_DIR ? 1 : 2;
 }
 
-static int archive_out(build_job *j, const char *cid, const char *path, const char *file, arca_err *err) {
+static int archive_out(build_job *j, const char *cid, const char *path, const char *file,
+                       arca_err *err) {
   autoclose int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return err_errno(err, 500, errno, "create %s", file);
   rt_path_stat st;
@@ -155,13 +159,17 @@ static int image_source(copy_ctx *c, const char *path, arca_err *err) {
   /* lazycontext hashes each file by its path from the image's root */
   autofree char *prefix = xstrdup(resolved[0] == '/' ? resolved + 1 : resolved);
   char *slash = strrchr(prefix, '/');
-  if (slash) slash[1] = '\0';
-  else prefix[0] = '\0';
+  if (slash)
+    slash[1] = '\0';
+  else
+    prefix[0] = '\0';
   sums_ctx sums = {0};
   int rc = copy_tar_from_tar(NULL, fd, no_rename, collect_sum, &sums, prefix, -1, -1, err);
   if (rc == 0) {
-    if (s->is_dir) s->hash = build_dir_hash(sums.v, sums.n);
-    else s->hash = xasprintf("file:%s", sums.n ? sums.v[0] : path);
+    if (s->is_dir)
+      s->hash = build_dir_hash(sums.v, sums.n);
+    else
+      s->hash = xasprintf("file:%s", sums.n ? sums.v[0] : path);
   }
   build_free_strv(sums.v, sums.n);
   return rc;
@@ -199,8 +207,10 @@ static int image_sources_wild(copy_ctx *c, const char *pattern, arca_err *err) {
   autofree char *parent = *dir ? xstrdup(dir) : NULL;
   if (parent) {
     char *slash = strrchr(parent, '/');
-    if (slash) slash[1] = '\0';
-    else parent[0] = '\0';
+    if (slash)
+      slash[1] = '\0';
+    else
+      parent[0] = '\0';
   }
   names_ctx nc = {.prefix = parent ? parent : ""};
   autoclose int fd = open(tar, O_RDONLY | O_CLOEXEC);
@@ -276,8 +286,8 @@ static char *download_name(const char *url_path, const char *disposition) {
 static void emit_download_progress(build_job *j, int64_t cur, int64_t total) {
   char bar[256];
   progress_bar(cur, total, bar, sizeof bar);
-  json_t *m = json_pack("{s:s,s:{s:I,s:I},s:s}", "status", "Downloading", "progressDetail", "current", (json_int_t)cur,
-                        "total", (json_int_t)total, "progress", bar);
+  json_t *m = json_pack("{s:s,s:{s:I,s:I},s:s}", "status", "Downloading", "progressDetail",
+                        "current", (json_int_t)cur, "total", (json_int_t)total, "progress", bar);
   if (total <= 0) json_object_del(json_object_get(m, "progressDetail"), "total");
   bout_json(j, m);
   json_decref(m);
@@ -330,7 +340,8 @@ static int url_source(copy_ctx *c, const char *url, const char *dest, arca_err *
     ssize_t n = pread(fd, body, sizeof body - 1, 0);
     if (n > 0) body[n] = 0;
     while (n > 0 && strchr(" \r\n\t", body[n - 1])) body[--n] = 0;
-    ret = err_set(err, status == 404 ? 404 : 500, "failed to GET %s with status %ld: %s", url, status, body);
+    ret = err_set(err, status == 404 ? 404 : 500, "failed to GET %s with status %ld: %s", url,
+                  status, body);
   }
   autofree char *name = ret == 0 ? download_name(upath, hdrs.disposition) : NULL;
   curl_free(upath);
@@ -340,7 +351,8 @@ static int url_source(copy_ctx *c, const char *url, const char *dest, arca_err *
   fstat(fd, &fst);
   emit_download_progress(j, fst.st_size, fst.st_size);
   bout_stdout_raw(j, "\n", 1);
-  if (!*name && str_has_suffix(dest, "/")) return err_set(err, 400, "cannot determine filename for source %s", url);
+  if (!*name && str_has_suffix(dest, "/"))
+    return err_set(err, 400, "cannot determine filename for source %s", url);
   const char *fname = *name ? name : UNNAMED;
   autofree char *final = xasprintf("%s/%s", dir, fname);
   if (rename(partial, final) < 0) return err_errno(err, 500, errno, "rename %s", final);
@@ -415,7 +427,9 @@ static int mkdir_all(copy_ctx *c, const char *dir, int64_t uid, int64_t gid, arc
     if (k < 0) return -1;
     if (k == 2) return err_set(err, 500, "mkdir %s: not a directory", clean);
     if (k == 0) {
-      if (need_tar(c, err) < 0 || copy_tar_dir(c->tar, rel_of(clean), 0755, uid, gid, time(NULL), err) < 0) return -1;
+      if (need_tar(c, err) < 0 ||
+          copy_tar_dir(c->tar, rel_of(clean), 0755, uid, gid, time(NULL), err) < 0)
+        return -1;
       strmap_put(&c->created, clean, (void *)1);
     }
     *p = save;
@@ -468,7 +482,8 @@ static int add_archive(copy_ctx *c, const copy_src *s, const char *dest, arca_er
   return 0;
 }
 
-static int copy_file_source(copy_ctx *c, const copy_src *s, const char *dest, bool dest_slash, arca_err *err) {
+static int copy_file_source(copy_ctx *c, const copy_src *s, const char *dest, bool dest_slash,
+                            arca_err *err) {
   autofree char *resolved = NULL;
   int k = dest_kind(c, dest, &resolved, err);
   if (k < 0) return -1;
@@ -489,8 +504,10 @@ static int copy_file_source(copy_ctx *c, const copy_src *s, const char *dest, bo
   }
   autofree char *parent = xstrdup(target);
   char *slash = strrchr(parent, '/');
-  if (slash == parent) parent[1] = '\0';
-  else if (slash) *slash = '\0';
+  if (slash == parent)
+    parent[1] = '\0';
+  else if (slash)
+    *slash = '\0';
   int64_t uid = c->preserve ? -1 : c->uid, gid = c->preserve ? -1 : c->gid;
   if (mkdir_all(c, parent, c->preserve ? 0 : c->uid, c->preserve ? 0 : c->gid, err) < 0) return -1;
   if (need_tar(c, err) < 0) return -1;
@@ -563,7 +580,8 @@ static bool lookup_id(const char *text, const char *name, int64_t *out) {
 static int parse_chown(copy_ctx *c, const char *chown, arca_err *err) {
   autofree char *copy = xstrdup(chown);
   char *colon = strchr(copy, ':');
-  if (colon && strchr(colon + 1, ':')) return err_set(err, 400, "invalid chown string format: %s", chown);
+  if (colon && strchr(colon + 1, ':'))
+    return err_set(err, 400, "invalid chown string format: %s", chown);
   const char *user = copy, *group = copy;
   if (colon) {
     *colon = '\0';
@@ -571,13 +589,15 @@ static int parse_chown(copy_ctx *c, const char *chown, arca_err *err) {
   }
   if (!parse_int(user, &c->uid)) {
     autofree char *text = NULL;
-    if (read_ctr_file(c, "/etc/passwd", &text, err) < 0) return err_wrap(err, "can't find uid for user %s", user);
+    if (read_ctr_file(c, "/etc/passwd", &text, err) < 0)
+      return err_wrap(err, "can't find uid for user %s", user);
     if (!lookup_id(text, user, &c->uid))
       return err_set(err, 400, "can't find uid for user %s: no such user: %s", user, user);
   }
   if (!parse_int(group, &c->gid)) {
     autofree char *text = NULL;
-    if (read_ctr_file(c, "/etc/group", &text, err) < 0) return err_wrap(err, "can't find gid for group %s", group);
+    if (read_ctr_file(c, "/etc/group", &text, err) < 0)
+      return err_wrap(err, "can't find gid for group %s", group);
     if (!lookup_id(text, group, &c->gid))
       return err_set(err, 400, "can't find gid for group %s: no such group: %s", group, group);
   }
@@ -611,7 +631,9 @@ static int put_ops(copy_ctx *c, const char *root_dir, arca_err *err) {
   return 0;
 }
 
-static bool is_url(const char *s) { return str_has_prefix(s, "http://") || str_has_prefix(s, "https://"); }
+static bool is_url(const char *s) {
+  return str_has_prefix(s, "http://") || str_has_prefix(s, "https://");
+}
 
 static int resolve_from(copy_ctx *c, const char *from, arca_err *err) {
   build_job *j = c->j;
@@ -626,8 +648,10 @@ static int resolve_from(copy_ctx *c, const char *from, arca_err *err) {
     char *end;
     long long ix = strtoll(from, &end, 10);
     if (*from && !*end) {
-      if ((size_t)ix == j->nresults) return err_set(err, 400, "invalid from flag value %s: refers to current build stage", from);
-      if (ix < 0 || (size_t)ix > j->nresults) return err_set(err, 400, "invalid from flag value %s: index out of bounds", from);
+      if ((size_t)ix == j->nresults)
+        return err_set(err, 400, "invalid from flag value %s: refers to current build stage", from);
+      if (ix < 0 || (size_t)ix > j->nresults)
+        return err_set(err, 400, "invalid from flag value %s: index out of bounds", from);
       memcpy(id, j->results[ix].image_id, DIGEST_STR_SIZE);
       found = true;
     }
@@ -662,7 +686,8 @@ static void remove_ctr(build_job *j, const char *id) {
 static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   build_job *j = c->j;
   dispatch_state *st = c->st;
-  static const char *const refused[] = {"chmod", "exclude", "checksum", "keep-git-dir", "unpack", "parents"};
+  static const char *const refused[] = {"chmod",        "exclude", "checksum",
+                                        "keep-git-dir", "unpack",  "parents"};
   for (size_t i = 0; i < ARRAY_LEN(refused); i++)
     if (df_instr_flag(in, refused[i]))
       return err_set(err, 400, "the --%s option requires BuildKit. " BUILDKIT_ONLY, refused[i]);
@@ -686,19 +711,24 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
     if (rc == 0) npaths++;
   }
   if (rc == 0) rc = build_expand(st, in->args[in->nargs - 1], &dest, err);
-  if (rc == 0 && from_f && from_f->value && *from_f->value) rc = resolve_from(c, from_f->value, err);
+  if (rc == 0 && from_f && from_f->value && *from_f->value)
+    rc = resolve_from(c, from_f->value, err);
   /* sources and their checksums */
   for (size_t i = 0; i < npaths && rc == 0; i++) {
     if (is_url(paths[i])) {
-      if (!add) rc = err_set(err, 400, "source can't be a URL for COPY");
-      else rc = url_source(c, paths[i], dest, err);
+      if (!add)
+        rc = err_set(err, 400, "source can't be a URL for COPY");
+      else
+        rc = url_source(c, paths[i], dest, err);
     } else if (c->from_image) {
       const char *p = paths[i];
       while (*p == '/') p++;
       if (!strncmp(p, "./", 2)) p += 2;
       autofree char *clean = path_clean(*p ? p : ".");
-      if (build_has_wildcards(clean)) rc = image_sources_wild(c, clean, err);
-      else rc = image_source(c, strcmp(clean, ".") ? clean : "", err);
+      if (build_has_wildcards(clean))
+        rc = image_sources_wild(c, clean, err);
+      else
+        rc = image_source(c, strcmp(clean, ".") ? clean : "", err);
     } else {
       ctx_source *cs = NULL;
       size_t ncs = 0;
@@ -717,7 +747,9 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   if (rc == 0 && c->nsrcs == 0) rc = err_set(err, 400, "no source files were specified");
   if (rc < 0) return err_wrap(err, "%s failed", c->cmd);
   if (c->nsrcs > 1 && !str_has_suffix(dest, "/"))
-    return err_set(err, 400, "When using %s with more than one source file, the destination must be a directory and end with a /",
+    return err_set(err, 400,
+                   "When using %s with more than one source file, the destination must be a "
+                   "directory and end with a /",
                    c->cmd);
   const char **hashes = xcalloc(c->nsrcs + 1, sizeof *hashes);
   for (size_t i = 0; i < c->nsrcs; i++) hashes[i] = c->srcs[i].hash;
@@ -727,7 +759,8 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   autojson json_t *probe = json_deep_copy(st->cfg);
   json_t *sh = json_object_get(st->cfg, "Shell");
   json_t *cmd = json_array_size(sh) ? json_deep_copy(sh) : json_pack("[s,s]", "/bin/sh", "-c");
-  json_array_append_new(cmd, json_sprintf("#(nop) %s %s%s in %s ", c->cmd, chown_comment, src_hash, dest));
+  json_array_append_new(
+      cmd, json_sprintf("#(nop) %s %s%s in %s ", c->cmd, chown_comment, src_hash, dest));
   json_object_set_new(probe, "Cmd", cmd);
   int hit = build_probe(j, st, probe, err);
   if (hit != 0) return hit < 0 ? -1 : 0;
@@ -747,9 +780,12 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
     return err_wrap(err, "unable to convert uid/gid chown string to host mapping");
   for (size_t i = 0; i < c->nsrcs; i++) {
     const copy_src *s = &c->srcs[i];
-    if (s->is_dir) rc = copy_dir_source(c, s, clean_dest, err);
-    else if (add && s->host && !s->no_decompress && copy_tar_is_archive(s->host)) rc = add_archive(c, s, clean_dest, err);
-    else rc = copy_file_source(c, s, clean_dest, slash, err);
+    if (s->is_dir)
+      rc = copy_dir_source(c, s, clean_dest, err);
+    else if (add && s->host && !s->no_decompress && copy_tar_is_archive(s->host))
+      rc = add_archive(c, s, clean_dest, err);
+    else
+      rc = copy_file_source(c, s, clean_dest, slash, err);
     if (rc < 0) return err_wrap(err, "failed to copy files");
   }
   if (flush_tar(c, err) < 0) return -1;

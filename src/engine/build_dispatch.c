@@ -13,9 +13,13 @@
 #include "engine/build_internal.h"
 #include "engine/engine.h"
 
-#define BUILDKIT_ONLY "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"
+#define BUILDKIT_ONLY                                                                              \
+  "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit "      \
+  "enabled"
 
-static json_t *cfg_get(const dispatch_state *st, const char *k) { return json_object_get(st->cfg, k); }
+static json_t *cfg_get(const dispatch_state *st, const char *k) {
+  return json_object_get(st->cfg, k);
+}
 
 static json_t *shell_of(const dispatch_state *st) {
   json_t *sh = cfg_get(st, "Shell");
@@ -86,7 +90,8 @@ static int d_env(build_job *j, dispatch_state *st, const df_instr *in, arca_err 
   return rc;
 }
 
-static int set_labels(build_job *j, dispatch_state *st, char **keys, char **vals, size_t n, arca_err *err) {
+static int set_labels(build_job *j, dispatch_state *st, char **keys, char **vals, size_t n,
+                      arca_err *err) {
   json_t *labels = cfg_get(st, "Labels");
   if (!json_is_object(labels)) {
     labels = json_object();
@@ -117,7 +122,8 @@ static int d_label(build_job *j, dispatch_state *st, const df_instr *in, arca_er
   return rc;
 }
 
-int build_dispatch_label_option(build_job *j, dispatch_state *st, const char *key, const char *value, arca_err *err) {
+int build_dispatch_label_option(build_job *j, dispatch_state *st, const char *key,
+                                const char *value, arca_err *err) {
   char *k = (char *)key, *v = (char *)value;
   return set_labels(j, st, &k, &v, 1, err);
 }
@@ -191,7 +197,8 @@ static int d_healthcheck(build_job *j, dispatch_state *st, const df_instr *in, a
   if (h->interval_ns) json_object_set_new(hc, "Interval", json_integer(h->interval_ns));
   if (h->timeout_ns) json_object_set_new(hc, "Timeout", json_integer(h->timeout_ns));
   if (h->start_period_ns) json_object_set_new(hc, "StartPeriod", json_integer(h->start_period_ns));
-  if (h->start_interval_ns) json_object_set_new(hc, "StartInterval", json_integer(h->start_interval_ns));
+  if (h->start_interval_ns)
+    json_object_set_new(hc, "StartInterval", json_integer(h->start_interval_ns));
   if (h->retries) json_object_set_new(hc, "Retries", json_integer(h->retries));
   json_object_set_new(st->cfg, "Healthcheck", hc);
   strbuf msg;
@@ -219,7 +226,8 @@ static int d_expose(build_job *j, dispatch_state *st, const df_instr *in, arca_e
   json_t *exposed = json_object();
   size_t i;
   json_t *p;
-  json_array_foreach(ports, i, p) if (rc == 0) rc = expose_ports(json_string_value(p), exposed, err);
+  json_array_foreach(ports, i, p) if (rc == 0) rc =
+      expose_ports(json_string_value(p), exposed, err);
   if (rc == 0) {
     json_t *cur = cfg_get(st, "ExposedPorts");
     if (!json_is_object(cur)) {
@@ -385,23 +393,29 @@ json_t *build_run_host_config(build_job *j) {
   if (o->cpushares) json_object_set_new(hc, "CpuShares", json_integer(o->cpushares));
   if (o->cpuperiod) json_object_set_new(hc, "CpuPeriod", json_integer(o->cpuperiod));
   if (o->cpuquota) json_object_set_new(hc, "CpuQuota", json_integer(o->cpuquota));
-  if (o->cpusetcpus && *o->cpusetcpus) json_object_set_new(hc, "CpusetCpus", json_string(o->cpusetcpus));
-  if (o->cpusetmems && *o->cpusetmems) json_object_set_new(hc, "CpusetMems", json_string(o->cpusetmems));
-  if (o->cgroupparent && *o->cgroupparent) json_object_set_new(hc, "CgroupParent", json_string(o->cgroupparent));
+  if (o->cpusetcpus && *o->cpusetcpus)
+    json_object_set_new(hc, "CpusetCpus", json_string(o->cpusetcpus));
+  if (o->cpusetmems && *o->cpusetmems)
+    json_object_set_new(hc, "CpusetMems", json_string(o->cpusetmems));
+  if (o->cgroupparent && *o->cgroupparent)
+    json_object_set_new(hc, "CgroupParent", json_string(o->cgroupparent));
   if (json_array_size(o->ulimits)) json_object_set(hc, "Ulimits", o->ulimits);
   if (o->shmsize) json_object_set_new(hc, "ShmSize", json_integer(o->shmsize));
-  if (o->isolation && *o->isolation) json_object_set_new(hc, "Isolation", json_string(o->isolation));
-  const char *net = o->networkmode && *o->networkmode && strcmp(o->networkmode, "default") ? o->networkmode : "bridge";
+  if (o->isolation && *o->isolation)
+    json_object_set_new(hc, "Isolation", json_string(o->isolation));
+  const char *net = o->networkmode && *o->networkmode && strcmp(o->networkmode, "default")
+                        ? o->networkmode
+                        : "bridge";
   json_object_set_new(hc, "NetworkMode", json_string(net));
   if (o->nextrahosts) {
     json_t *eh = json_array();
-    for (size_t i = 0; i < o->nextrahosts; i++) json_array_append_new(eh, json_string(o->extrahosts[i]));
+    for (size_t i = 0; i < o->nextrahosts; i++)
+      json_array_append_new(eh, json_string(o->extrahosts[i]));
     json_object_set_new(hc, "ExtraHosts", eh);
   }
   json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:{}}", "Type", "none", "Config"));
   return hc;
 }
-
 
 static int run_container(build_job *j, const char *cid, int *code, char **cerror, arca_err *err) {
   engine *e = j->e;
@@ -418,8 +432,10 @@ static int run_container(build_job *j, const char *cid, int *code, char **cerror
     size_t len = 0;
     int r = d->ops->attach_read(att, j->cancel_fd, &stream, buf, sizeof buf, &len);
     if (r <= 0) break;
-    if (stream == 2) bout_stderr_raw(j, buf, len);
-    else bout_stdout_raw(j, buf, len);
+    if (stream == 2)
+      bout_stderr_raw(j, buf, len);
+    else
+      bout_stdout_raw(j, buf, len);
   }
   d->ops->attach_free(att);
   if (build_cancelled(j)) {
@@ -441,7 +457,8 @@ static int run_container(build_job *j, const char *cid, int *code, char **cerror
 
 static int d_run(build_job *j, dispatch_state *st, const df_instr *in, arca_err *err) {
   if (in->nflags)
-    return err_set(err, 400, "the --%s option requires BuildKit. " BUILDKIT_ONLY, in->flags[0].name);
+    return err_set(err, 400, "the --%s option requires BuildKit. " BUILDKIT_ONLY,
+                   in->flags[0].name);
   autojson json_t *cmd = build_cmd_line(st, in);
   json_t *env = cfg_get(st, "Env");
   size_t nba;
@@ -457,7 +474,8 @@ static int d_run(build_job *j, dispatch_state *st, const df_instr *in, arca_err 
     json_array_append_new(pre, json_sprintf("|%zu", nref));
     for (size_t i = 0; i < nba; i++) {
       autofree char *key = xstrndup(ba[i], strcspn(ba[i], "="));
-      if (build_args_referenced_or_not_builtin(st->args, key)) json_array_append_new(pre, json_string(ba[i]));
+      if (build_args_referenced_or_not_builtin(st->args, key))
+        json_array_append_new(pre, json_string(ba[i]));
     }
     json_array_extend(pre, save_cmd);
     json_decref(save_cmd);
@@ -484,8 +502,10 @@ static int d_run(build_job *j, dispatch_state *st, const df_instr *in, arca_err 
   autofree char *cmdline = strv_join(cmd, " ");
   if (!build_image_has_layers(j, st)) {
     const char *bin = json_string_value(json_array_get(cmd, 0)) ?: "";
-    return err_set(err, 400, "failed to create task for container: exec: \"%s\": stat %s: no such file or directory",
-                   bin, bin);
+    return err_set(
+        err, 400,
+        "failed to create task for container: exec: \"%s\": stat %s: no such file or directory",
+        bin, bin);
   }
   char cid[65];
   if (build_container_create(j, st, runcfg, true, true, cid, err) < 0) return -1;
@@ -495,7 +515,8 @@ static int d_run(build_job *j, dispatch_state *st, const df_instr *in, arca_err 
   if (code != 0) {
     j->error_code = code;
     if (cerror && *cerror)
-      return err_set(err, 500, "The command '%s' returned a non-zero code: %d: %s", cmdline, code, cerror);
+      return err_set(err, 500, "The command '%s' returned a non-zero code: %d: %s", cmdline, code,
+                     cerror);
     return err_set(err, 500, "The command '%s' returned a non-zero code: %d", cmdline, code);
   }
   step_layer layer;
@@ -511,7 +532,9 @@ int build_run_triggers(build_job *j, dispatch_state *st, json_t *triggers, arca_
   for (size_t i = 0; i < n; i++) {
     json_object_set_new(st->cfg, "Image", json_string(st->image_id));
     df_instr *in = NULL;
-    if (dockerfile_parse_trigger(json_string_value(json_array_get(triggers, i)) ?: "", &in, err) < 0) return -1;
+    if (dockerfile_parse_trigger(json_string_value(json_array_get(triggers, i)) ?: "", &in, err) <
+        0)
+      return -1;
     int rc = build_dispatch(j, st, in, err);
     df_instr_free(in);
     build_containers_cleanup(j, rc == 0);
@@ -527,10 +550,21 @@ int build_dispatch(build_job *j, dispatch_state *st, const df_instr *in, arca_er
     const char *kw;
     int (*fn)(build_job *, dispatch_state *, const df_instr *, arca_err *);
   } table[] = {
-      {"env", d_env},       {"maintainer", d_maintainer}, {"label", d_label},   {"onbuild", d_onbuild},
-      {"workdir", d_workdir}, {"run", d_run},             {"cmd", d_cmd},       {"healthcheck", d_healthcheck},
-      {"entrypoint", d_entrypoint}, {"expose", d_expose}, {"user", d_user},     {"volume", d_volume},
-      {"stopsignal", d_stopsignal}, {"arg", d_arg},       {"shell", d_shell},
+      {"env", d_env},
+      {"maintainer", d_maintainer},
+      {"label", d_label},
+      {"onbuild", d_onbuild},
+      {"workdir", d_workdir},
+      {"run", d_run},
+      {"cmd", d_cmd},
+      {"healthcheck", d_healthcheck},
+      {"entrypoint", d_entrypoint},
+      {"expose", d_expose},
+      {"user", d_user},
+      {"volume", d_volume},
+      {"stopsignal", d_stopsignal},
+      {"arg", d_arg},
+      {"shell", d_shell},
   };
   if (!strcmp(in->keyword, "copy")) return build_copy(j, st, in, false, err);
   if (!strcmp(in->keyword, "add")) return build_copy(j, st, in, true, err);

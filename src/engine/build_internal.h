@@ -37,8 +37,8 @@ struct build_job {
   build_context *ctx;
   dockerfile df;
   bool df_parsed;
-  size_t nmeta;            /* leading ARG instructions */
-  build_stage *stages;     /* the stages to run (the target applied) */
+  size_t nmeta;        /* leading ARG instructions */
+  build_stage *stages; /* the stages to run (the target applied) */
   size_t nstages;
   char **tags, **tags_familiar; /* validated "t" values, full and familiar */
   size_t ntags;
@@ -86,8 +86,8 @@ void bout_stderr_raw(build_job *j, const char *buf, size_t n);
 void bout_json(build_job *j, const json_t *msg);
 bool build_cancelled(build_job *j);
 /* FROM and COPY --from: a stage's image, a local image, or a pull. */
-int build_get_image(build_job *j, const char *name, const char *platform, bool local_only, char id[DIGEST_STR_SIZE],
-                    arca_err *err);
+int build_get_image(build_job *j, const char *name, const char *platform, bool local_only,
+                    char id[DIGEST_STR_SIZE], arca_err *err);
 /* Expansion environment of a step: Env, then the build args it does not set ("K=V"). */
 char **build_step_env(const dispatch_state *st, size_t *n);
 void build_free_strv(char **v, size_t n);
@@ -95,7 +95,8 @@ int build_expand(const dispatch_state *st, const char *word, char **out, arca_er
 
 /* build_dispatch.c */
 int build_dispatch(build_job *j, dispatch_state *st, const df_instr *in, arca_err *err);
-int build_dispatch_label_option(build_job *j, dispatch_state *st, const char *key, const char *value, arca_err *err);
+int build_dispatch_label_option(build_job *j, dispatch_state *st, const char *key,
+                                const char *value, arca_err *err);
 int build_run_triggers(build_job *j, dispatch_state *st, json_t *triggers, arca_err *err);
 /* Shell + command for shell forms ({"/bin/sh","-c",text}), the array for JSON forms. */
 json_t *build_cmd_line(const dispatch_state *st, const df_instr *in);
@@ -116,29 +117,33 @@ typedef struct step_layer {
   bool empty;
   image_layer layer;
 } step_layer;
-int build_layer_from_container(build_job *j, const dispatch_state *st, const char *cid, step_layer *out,
-                               arca_err *err);
-int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir, step_layer *out, arca_err *err);
+int build_layer_from_container(build_job *j, const dispatch_state *st, const char *cid,
+                               step_layer *out, arca_err *err);
+int build_layer_from_dir(build_job *j, const dispatch_state *st, const char *dir, step_layer *out,
+                         arca_err *err);
 /* Creates the step's image from st (config), the probe config, the container ID and the
  * layer (NULL: none); st->image_id becomes it; it is recorded in the cache under key_cfg
  * (the configuration the step probed with; NULL: container_config). */
-int build_commit_image(build_job *j, dispatch_state *st, const json_t *container_config, const json_t *key_cfg,
-                       const char *cid, const step_layer *layer, arca_err *err);
+int build_commit_image(build_job *j, dispatch_state *st, const json_t *container_config,
+                       const json_t *key_cfg, const char *cid, const step_layer *layer,
+                       arca_err *err);
 /* A container of the step from the current image with cfg; announce: " ---> Running in". */
-int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, bool for_run, bool announce,
-                           char id[65], arca_err *err);
+int build_container_create(build_job *j, dispatch_state *st, const json_t *cfg, bool for_run,
+                           bool announce, char id[65], arca_err *err);
 /* RemoveAll of the step's containers (and printed IDs), when rm/forcerm say so. */
 void build_containers_cleanup(build_job *j, bool step_ok);
 /* The changes dockerd's container create makes to a step's configuration (hostname,
  * labels, health check defaults), for container_config parity. */
-void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char *cid, bool shares_health);
+void build_mimic_create(build_job *j, dispatch_state *st, json_t *cc, const char *cid,
+                        bool shares_health);
 /* Whether the current image has layers (a container can be made from it). */
 bool build_image_has_layers(build_job *j, const dispatch_state *st);
 
 /* build_cache.c */
 bool build_cache_lookup(struct engine *e, const char *parent, const char *key, const char *arch,
                         char out[DIGEST_STR_SIZE]);
-void build_cache_record(struct engine *e, const char *image_id, const char *parent, const char *key);
+void build_cache_record(struct engine *e, const char *image_id, const char *parent,
+                        const char *key);
 void build_cache_used(struct engine *e, const char *image_id);
 
 #endif

@@ -17,8 +17,8 @@ typedef struct build_cache_row {
 
 int store_build_cache_put(store *s, const build_cache_row *row, arca_err *err);
 int store_build_cache_delete(store *s, const char *image_id, arca_err *err);
-int store_build_cache_touch(store *s, const char *image_id, int64_t last_used_ns, int64_t usage_count,
-                            arca_err *err);
+int store_build_cache_touch(store *s, const char *image_id, int64_t last_used_ns,
+                            int64_t usage_count, arca_err *err);
 typedef void (*store_build_cache_cb)(void *ctx, const build_cache_row *row);
 int store_build_cache_load(store *s, store_build_cache_cb cb, void *ctx, arca_err *err);
 

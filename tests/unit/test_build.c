@@ -41,9 +41,17 @@ static void test_go_duration(void **state) {
     int64_t ns;
     const char *want;
   } cases[] = {
-      {0, "0s"},           {1, "1ns"},           {1500, "1.5\xc2\xb5s"},      {300000000, "300ms"},
-      {1000000000, "1s"},  {1500000000, "1.5s"}, {300000000000LL, "5m0s"},     {3600000000000LL, "1h0m0s"},
-      {3723000000000LL, "1h2m3s"}, {-2000000000, "-2s"}, {90061000000000LL, "25h1m1s"},
+      {0, "0s"},
+      {1, "1ns"},
+      {1500, "1.5\xc2\xb5s"},
+      {300000000, "300ms"},
+      {1000000000, "1s"},
+      {1500000000, "1.5s"},
+      {300000000000LL, "5m0s"},
+      {3600000000000LL, "1h0m0s"},
+      {3723000000000LL, "1h2m3s"},
+      {-2000000000, "-2s"},
+      {90061000000000LL, "25h1m1s"},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
     autofree char *got = dur(cases[i].ns);
@@ -69,8 +77,9 @@ static void test_go_fmt_slices_and_health(void **state) {
   autofree char *nil = sb_text(&sb);
   assert_string_equal(nil, "[]");
 
-  json_t *h = json_pack("{s:[s,s],s:I,s:I,s:i}", "Test", "CMD-SHELL", "curl -f x", "Interval", (json_int_t)300000000000LL,
-                        "Timeout", (json_int_t)3000000000LL, "Retries", 3);
+  json_t *h =
+      json_pack("{s:[s,s],s:I,s:I,s:i}", "Test", "CMD-SHELL", "curl -f x", "Interval",
+                (json_int_t)300000000000LL, "Timeout", (json_int_t)3000000000LL, "Retries", 3);
   sb_init(&sb);
   go_fmt_q_health(&sb, h);
   autofree char *hq = sb_text(&sb);
@@ -90,7 +99,8 @@ static void test_go_json_string(void **state) {
   const char in[] = "a<b>&\"\\\n\r\t\b\f\x01\x1b\xe2\x80\xa8 caf\xc3\xa9 \xff!";
   go_json_string(&sb, in, sizeof in - 1);
   autofree char *out = sb_text(&sb);
-  assert_string_equal(out, "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001b\\u2028 caf\xc3\xa9 \\ufffd!\"");
+  assert_string_equal(out, "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001b\\u2028 "
+                           "caf\xc3\xa9 \\ufffd!\"");
 }
 
 /* ---- build arguments ---- */
@@ -103,7 +113,8 @@ static bool list_has(char **v, size_t n, const char *s) {
 
 static void test_build_args(void **state) {
   (void)state;
-  json_t *opts = json_pack("{s:s,s:n,s:s,s:s}", "GIVEN", "cli", "NOVAL", "HTTP_PROXY", "http://p", "UNUSED", "x");
+  json_t *opts = json_pack("{s:s,s:n,s:s,s:s}", "GIVEN", "cli", "NOVAL", "HTTP_PROXY", "http://p",
+                           "UNUSED", "x");
   build_args *global = build_args_new(opts);
   json_decref(opts);
   /* ARG before FROM: meta */
@@ -117,9 +128,9 @@ static void test_build_args(void **state) {
   assert_int_equal(n, 1);
   assert_string_equal(all[0], "HTTP_PROXY=http://p");
   build_args_free_list(all, n);
-  build_args_add(st, "BASE", NULL);    /* falls back to the meta value */
-  build_args_add(st, "GIVEN", "def");  /* the request wins */
-  build_args_add(st, "NOVAL", NULL);   /* null in the request and no default: absent */
+  build_args_add(st, "BASE", NULL);   /* falls back to the meta value */
+  build_args_add(st, "GIVEN", "def"); /* the request wins */
+  build_args_add(st, "NOVAL", NULL);  /* null in the request and no default: absent */
   build_args_add(st, "DEF", "d");
   json_t *env = json_pack("[s]", "DEF=from-env");
   all = build_args_filter_allowed(st, env, &n);
@@ -148,15 +159,17 @@ static void test_build_args(void **state) {
 
 static void test_runcfg_normalize(void **state) {
   (void)state;
-  json_t *in = json_pack("{s:[s],s:s,s:{s:{}},s:{},s:[]}", "Env", "A=1", "Cmd", "sh", "ExposedPorts", "80/tcp", "Labels",
-                         "Shell");
+  json_t *in = json_pack("{s:[s],s:s,s:{s:{}},s:{},s:[]}", "Env", "A=1", "Cmd", "sh",
+                         "ExposedPorts", "80/tcp", "Labels", "Shell");
   json_t *n = runcfg_normalize(in);
   autofree char *text = json_dumps(n, JSON_COMPACT);
-  assert_string_equal(text, "{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":false,"
-                            "\"AttachStdout\":false,\"AttachStderr\":false,\"ExposedPorts\":{\"80/tcp\":{}},"
-                            "\"Tty\":false,\"OpenStdin\":false,\"StdinOnce\":false,\"Env\":[\"A=1\"],\"Cmd\":[\"sh\"],"
-                            "\"Image\":\"\",\"Volumes\":null,\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,"
-                            "\"Labels\":{}}");
+  assert_string_equal(
+      text,
+      "{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":false,"
+      "\"AttachStdout\":false,\"AttachStderr\":false,\"ExposedPorts\":{\"80/tcp\":{}},"
+      "\"Tty\":false,\"OpenStdin\":false,\"StdinOnce\":false,\"Env\":[\"A=1\"],\"Cmd\":[\"sh\"],"
+      "\"Image\":\"\",\"Volumes\":null,\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,"
+      "\"Labels\":{}}");
   json_decref(n);
   json_decref(in);
 }
@@ -164,10 +177,12 @@ static void test_runcfg_normalize(void **state) {
 static void test_runcfg_cache_key(void **state) {
   (void)state;
   char k1[DIGEST_STR_SIZE], k2[DIGEST_STR_SIZE];
-  json_t *a = json_pack("{s:[s,s],s:{s:s,s:s},s:{s:{},s:{}},s:s,s:s}", "Cmd", "a", "b", "Labels", "x", "1", "y", "2",
-                        "Volumes", "/a", "/b", "Image", "sha256:1", "Hostname", "h1");
-  json_t *b = json_pack("{s:[s,s],s:{s:s,s:s},s:{s:{},s:{}},s:s,s:s}", "Cmd", "a", "b", "Labels", "y", "2", "x", "1",
-                        "Volumes", "/b", "/a", "Image", "sha256:2", "Hostname", "h2");
+  json_t *a =
+      json_pack("{s:[s,s],s:{s:s,s:s},s:{s:{},s:{}},s:s,s:s}", "Cmd", "a", "b", "Labels", "x", "1",
+                "y", "2", "Volumes", "/a", "/b", "Image", "sha256:1", "Hostname", "h1");
+  json_t *b =
+      json_pack("{s:[s,s],s:{s:s,s:s},s:{s:{},s:{}},s:s,s:s}", "Cmd", "a", "b", "Labels", "y", "2",
+                "x", "1", "Volumes", "/b", "/a", "Image", "sha256:2", "Hostname", "h2");
   runcfg_cache_key(a, "linux/amd64", k1);
   runcfg_cache_key(b, "linux/amd64", k2);
   assert_string_equal(k1, k2); /* map order, Image and Hostname do not count */
@@ -308,7 +323,8 @@ static void test_context_paths(void **state) {
   free(p);
   char *text = NULL, *used = NULL;
   size_t len;
-  assert_int_equal(build_context_read_file(f->ctx, "Dockerfile", true, &text, &len, &used, &err), 0);
+  assert_int_equal(build_context_read_file(f->ctx, "Dockerfile", true, &text, &len, &used, &err),
+                   0);
   assert_string_equal(text, "FROM busybox\n");
   free(text);
   free(used);
@@ -316,7 +332,8 @@ static void test_context_paths(void **state) {
   assert_string_equal(err.msg, "Cannot locate specified Dockerfile: nope");
   /* .dockerignore listing the Dockerfile removes it (and not other matches) */
   assert_int_equal(build_context_apply_dockerignore(f->ctx, "Dockerfile", &err), 0);
-  assert_int_equal(build_context_read_file(f->ctx, "Dockerfile", false, &text, &len, &used, &err), -1);
+  assert_int_equal(build_context_read_file(f->ctx, "Dockerfile", false, &text, &len, &used, &err),
+                   -1);
   autofree char *md = xasprintf("%s/dir/b.md", build_context_root(f->ctx));
   assert_int_equal(access(md, F_OK), 0);
 }
@@ -329,7 +346,8 @@ static void test_context_sources(void **state) {
   assert_int_equal(build_context_sources(f->ctx, "./hello.txt", &s, &n, &err), 0);
   assert_int_equal(n, 1);
   assert_string_equal(s[0].path, "hello.txt");
-  assert_string_equal(s[0].hash, "file:4f9f97bc8bcd77c15d3499db5bc9bae90d7a9e6b7107fcf982c710fa3625041c");
+  assert_string_equal(s[0].hash,
+                      "file:4f9f97bc8bcd77c15d3499db5bc9bae90d7a9e6b7107fcf982c710fa3625041c");
   assert_false(s[0].is_dir);
   assert_int_equal(build_context_sources(f->ctx, "/dir", &s, &n, &err), 0);
   assert_int_equal(n, 2);
@@ -344,15 +362,18 @@ static void test_context_sources(void **state) {
   assert_int_equal(build_context_sources(f->ctx, "*.nomatch", &s, &n, &err), 0);
   assert_int_equal(n, 0);
   assert_int_equal(build_context_sources(f->ctx, "absent", &s, &n, &err), -1);
-  assert_string_equal(err.msg, "file not found in build context or excluded by .dockerignore: stat absent: file does "
-                               "not exist");
+  assert_string_equal(
+      err.msg,
+      "file not found in build context or excluded by .dockerignore: stat absent: file does "
+      "not exist");
   assert_int_equal(build_context_sources(f->ctx, "../hello.txt", &s, &n, &err), -1);
   assert_string_equal(err.msg, "forbidden path outside the build context: ../hello.txt ()");
   ctx_sources_free(s, n);
   /* several sources: "multi:" over the hashes in order */
   const char *hs[] = {"file:a", "dir:b"};
   autofree char *multi = build_sources_hash(hs, 2);
-  assert_string_equal(multi, "multi:11b7a12d4bc24c7dde597ae90b75f582409d8bf19b0f0fa5881a18f528acd619");
+  assert_string_equal(multi,
+                      "multi:11b7a12d4bc24c7dde597ae90b75f582409d8bf19b0f0fa5881a18f528acd619");
   autofree char *one = build_sources_hash(hs, 1);
   assert_string_equal(one, "file:a");
 }
@@ -361,7 +382,8 @@ static void test_context_hostile(void **state) {
   (void)state;
   char dir[] = "/tmp/test-build-XXXXXX";
   assert_non_null(mkdtemp(dir));
-  static const entry evil[] = {{"Dockerfile", AE_IFREG, 0644, "FROM x\n", NULL}, {"../escape", AE_IFREG, 0644, "x", NULL}};
+  static const entry evil[] = {{"Dockerfile", AE_IFREG, 0644, "FROM x\n", NULL},
+                               {"../escape", AE_IFREG, 0644, "x", NULL}};
   autofree char *tar = xasprintf("%s/evil.tar", dir);
   assert_int_equal(write_tar(tar, evil, ARRAY_LEN(evil), false), 0);
   int fd = open(tar, O_RDONLY | O_CLOEXEC);
