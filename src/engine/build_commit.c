@@ -395,7 +395,8 @@ int build_commit_image(build_job *j, dispatch_state *st, const json_t *cc, const
   char key[DIGEST_STR_SIZE];
   cache_key(st, key_cfg ? key_cfg : cc, key);
   build_cache_record(e, id, st->image_id, key);
-  events_publish(e->events, "image", "create", id, json_pack("{s:s}", "name", id));
+  /* dockerd logs "create" for images it commits from a container, not for COPY/ADD */
+  if (cid && *cid) events_publish(e->events, "image", "create", id, json_pack("{s:s}", "name", id));
   memcpy(st->image_id, id, DIGEST_STR_SIZE);
   return 0;
 }

@@ -158,6 +158,30 @@ done
 wait "${pids[@]}"
 for i in 1 2 3; do assert_eq "$i" "$(dk run --rm "opts/par$i" cat /n)" "concurrent build $i"; done
 
+# a base image in a private registry: the CLI's credentials come with X-Registry-Config
+. "$E2E_DIR/lib/fixtures.sh"
+. "$E2E_DIR/lib/registry.sh"
+regdir="$T_WORK/authreg"
+mkdir -p "$regdir"
+registry_htpasswd "$regdir/htpasswd" alice s3cret >/dev/null
+saved_addr=$REGISTRY_ADDR saved_pid=${REGISTRY_PID:-}
+if registry_start "$regdir/state" --htpasswd "$regdir/htpasswd" >/dev/null; then
+  AUTH_REG=$REGISTRY_ADDR AUTH_PID=$REGISTRY_PID
+  registry_push_layout "$E2E_CACHE/oci/busybox" "private/box:v1" --creds alice:s3cret >/dev/null 2>&1
+  REGISTRY_ADDR=$saved_addr REGISTRY_PID=$saved_pid
+  printf 'FROM %s/private/box:v1\nLABEL private=yes\n' "$AUTH_REG" >"$CTX/Dockerfile.private"
+  out=$(dk build -f "$CTX/Dockerfile.private" "$CTX" 2>&1)
+  assert_contains "$out" "no basic auth credentials" "private base without login"
+  echo s3cret | dk login -u alice --password-stdin "$AUTH_REG" >/dev/null 2>&1
+  out=$(dk build -q -t opts/private -f "$CTX/Dockerfile.private" "$CTX" 2>&1)
+  assert_eq yes "$(dk image inspect -f '{{.Config.Labels.private}}' opts/private 2>&1)" "private base with the CLI's credentials"
+  dk logout "$AUTH_REG" >/dev/null 2>&1
+  registry_stop "$AUTH_PID" >/dev/null
+else
+  fail "auth registry did not start"
+  REGISTRY_ADDR=$saved_addr REGISTRY_PID=$saved_pid
+fi
+
 # a syntax error or a missing base image changes nothing in the store
 n_images=$(dk images -aq | wc -l)
 printf 'FROM busybox\nFOO bar\n' >"$CTX/Dockerfile.bad"
