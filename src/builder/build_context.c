@@ -300,6 +300,8 @@ static char *follow_in_scope(const char *root, const char *rel) {
   return !strcmp(tail, "/") ? xstrdup(root) : xasprintf("%s%s", root, tail);
 }
 
+char *build_path_in_scope(const char *root, const char *rel) { return follow_in_scope(root, rel); }
+
 int build_context_full_path(const build_context *c, const char *rel, char **out, arca_err *err) {
   char *p = follow_in_scope(c->root, rel);
   if (!p) return err_set(err, 400, "forbidden path outside the build context: %s ()", rel);

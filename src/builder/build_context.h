@@ -35,6 +35,9 @@ const char *build_context_root(const build_context *c);
 /* FullPath: the absolute path of rel inside the context, symlinks followed in scope.
  * 400 "forbidden path outside the build context: <rel> ()" when it climbs out. */
 int build_context_full_path(const build_context *c, const char *rel, char **out, arca_err *err);
+/* symlink.FollowSymlinkInScope(root/rel, root) for any directory: NULL when rel climbs out
+ * (caller frees). */
+char *build_path_in_scope(const char *root, const char *rel);
 /* Hash(path): the tarsum of the file rel resolves to, or rel itself when unknown. */
 char *build_context_hash(const build_context *c, const char *rel);
 /* Removes rel (and what is below it); missing is fine. */

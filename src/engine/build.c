@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "builder/build_fmt.h"
+#include "builder/build_git.h"
+#include "builder/copy_tar.h"
 #include "builder/run_config.h"
 #include "builder/shell_lex.h"
 #include "common/cleanup.h"
@@ -415,13 +417,36 @@ static int fetch_remote(const char *url, int fd, char **content_type, arca_err *
   return 0;
 }
 
-static bool is_git_url(const char *s) {
-  if (str_has_prefix(s, "git://") || str_has_prefix(s, "git@") || str_has_prefix(s, "github.com/"))
-    return true;
-  if (!str_has_prefix(s, "http://") && !str_has_prefix(s, "https://")) return false;
-  const char *hash = strchr(s, '#');
-  size_t n = hash ? (size_t)(hash - s) : strlen(s);
-  return n >= 4 && !strncmp(s + n - 4, ".git", 4);
+/* MakeGitContext: the checkout as a tar, as if the client had sent it. */
+static int git_context(engine *e, const char *url, int *fd_out, arca_err *err) {
+  char rnd[17];
+  random_hex(rnd, 8);
+  autofree char *dir = xasprintf("%s/git-%s", e->tmp_dir, rnd);
+  autofree char *ctx_dir = NULL;
+  int rc = build_git_fetch(url, dir, &ctx_dir, err);
+  autofree char *tar = xasprintf("%s.tar", dir);
+  int fd = -1;
+  if (rc == 0) {
+    fd = open(tar, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) rc = err_errno(err, 500, errno, "create %s", tar);
+    unlink(tar);
+  }
+  copy_tar *t = NULL;
+  if (rc == 0) rc = copy_tar_open(fd, &t, err);
+  if (rc == 0) {
+    rc = copy_tar_tree(t, "", ctx_dir, -1, -1, err);
+    if (rc == 0)
+      rc = copy_tar_close(t, err);
+    else
+      copy_tar_abort(t);
+  }
+  rm_rf(dir, NULL);
+  if (rc < 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  *fd_out = fd;
+  return 0;
 }
 
 static int sanitize_tags(build_job *j, arca_err *err) {
@@ -539,12 +564,10 @@ int build_prepare(engine *e, build_opts *o, int body_fd, build_job **out, arca_e
               "(BuildKit) instead");
       goto fail;
     }
-    if (is_git_url(url)) {
-      err_set(err, 400,
-              "unable to prepare context: git contexts are not supported by this daemon (it has no "
-              "access to the network to clone %s); send the context as a tar archive instead",
-              url);
-      goto fail;
+    if (build_is_git_url(url)) {
+      if (git_context(e, url, &remote_fd, err) < 0) goto fail;
+      body_fd = remote_fd;
+      goto context;
     }
     if (!str_has_prefix(url, "http://") && !str_has_prefix(url, "https://")) {
       err_set(err, 500, "remoteURL (%s) could not be recognized as URL", url);
@@ -579,6 +602,7 @@ int build_prepare(engine *e, build_opts *o, int body_fd, build_job **out, arca_e
       body_fd = remote_fd;
     }
   }
+context:
   if (!j->ctx) {
     if (build_context_from_tar(body_fd, e->tmp_dir, &j->ctx, err) < 0) goto fail;
     if (build_context_read_file(j->ctx, j->o.dockerfile, !strcmp(j->o.dockerfile, "Dockerfile"),

@@ -75,9 +75,30 @@ assert_eq 400 "$API_STATUS" "bad buildargs: status"
 assert_contains "$API_BODY" "error reading build args" "bad buildargs: message"
 api POST "/v1.51/build?version=3" --data-binary @<(tar -C "$CTX" -c .)
 assert_contains "$API_BODY" 'invalid version \"3\"' "unknown builder version"
-api POST "/v1.51/build?remote=https://github.com/moby/moby.git"
-assert_eq 400 "$API_STATUS" "git remote: status"
-assert_contains "$API_BODY" "git contexts are not supported" "git remote: clear message"
+# git contexts: a loopback git daemon serves a repository; a remote nobody answers fails
+# with git's own message
+GITD=$T_WORK/git
+mkdir -p "$GITD/src/sub"
+printf 'FROM busybox\nCOPY hello.txt /\nCMD ["cat", "/hello.txt"]\n' >"$GITD/src/sub/Dockerfile"
+echo "from git" >"$GITD/src/sub/hello.txt"
+(cd "$GITD/src" && git init -q -b main && git add -A && git -c user.email=t@t -c user.name=t commit -qm init &&
+  git clone -q --bare . "$GITD/repo.git") >/dev/null 2>&1
+gport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git daemon --reuseaddr --listen=127.0.0.1 --port="$gport" --base-path="$GITD" --export-all "$GITD" \
+  >"$T_WORK/gitd.log" 2>&1 &
+GITD_PID=$!
+wait_for 10 bash -c "git ls-remote git://127.0.0.1:$gport/repo.git"
+api POST "/v1.51/build?q=1&t=opts/git&remote=git://127.0.0.1:$gport/repo.git%23main:sub"
+assert_eq 200 "$API_STATUS" "git context: status"
+assert_eq "from git" "$(dk run --rm opts/git 2>&1)" "git context: built from the subdirectory of the ref"
+api POST "/v1.51/build?remote=git://127.0.0.1:$gport/repo.git%23nosuchref"
+assert_eq 500 "$API_STATUS" "git context with a missing ref: status"
+assert_contains "$API_BODY" "error fetching" "git context with a missing ref: message"
+api POST "/v1.51/build?remote=https://127.0.0.1:9/nobody.git"
+assert_eq 500 "$API_STATUS" "unreachable git remote: status"
+assert_contains "$API_BODY" "error fetching: fatal: unable to access" "unreachable git remote: git's message"
+kill "$GITD_PID" 2>/dev/null
+wait "$GITD_PID" 2>/dev/null
 
 # remote contexts and ADD <url> from a loopback web server
 WWW=$T_WORK/www
