@@ -19,6 +19,7 @@
 #include "builder/build_args.h"
 #include "builder/build_context.h"
 #include "builder/build_fmt.h"
+#include "builder/build_git.h"
 #include "builder/copy_tar.h"
 #include "builder/run_config.h"
 #include "common/cleanup.h"
@@ -473,6 +474,22 @@ static void test_copy_tar(void **state) {
   rm_rf(dir, NULL);
 }
 
+static void test_git_urls(void **state) {
+  (void)state;
+  assert_true(build_is_git_url("https://github.com/moby/moby.git"));
+  assert_true(build_is_git_url("http://host/repo.git#main:sub"));
+  assert_true(build_is_git_url("git://127.0.0.1:9418/repo"));
+  assert_true(build_is_git_url("git@github.com:moby/moby.git"));
+  assert_true(build_is_git_url("github.com/moby/moby"));
+  assert_false(build_is_git_url("https://example.com/ctx.tar.gz"));
+  assert_false(build_is_git_url("https://example.com/repo.git#"));
+  assert_false(build_is_git_url("ftp://example.com/repo.git"));
+  char *ctx = NULL;
+  arca_err err;
+  assert_int_equal(build_git_fetch("git://127.0.0.1:1/x.git#-evil", "/tmp/never-made", &ctx, &err), -1);
+  assert_string_equal(err.msg, "invalid refspec: -evil");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_go_duration),
@@ -486,6 +503,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_context_sources, ctx_setup, ctx_teardown),
       cmocka_unit_test(test_context_hostile),
       cmocka_unit_test(test_copy_tar),
+      cmocka_unit_test(test_git_urls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
