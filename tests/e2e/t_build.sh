@@ -61,6 +61,10 @@ while read -r dir; do
   assert_eq "$before" "$(dk ps -aq | wc -l)" "$CASE: no intermediate container left"
   id=$(dk image inspect -f '{{.Id}}' "$IMG")
   bc_checks "$dir"
+  if [ -z "$BC_NORUN" ]; then
+    dk run --rm "$IMG" </dev/null >/dev/null 2>&1
+    assert_eq 0 $? "$CASE: the image runs"
+  fi
   if [ -z "$BC_NOCACHE" ]; then
     first=$BC_OUT
     bc_build "$dir" "$IMG"
