@@ -1,8 +1,14 @@
 /* COPY and ADD (moby builder/dockerfile copy.go, internals.go performCopy): sources from the
  * context, another stage or image (--from), or a URL (ADD); the checksum that keys the
- * cache; then one tar of the result, put into a container made from the current image and
- * committed as the step's layer. On scratch there is no container: the tar unpacked into
- * an empty directory is the layer.
+ * cache; then the step's layer, made as dockerd's overlay upper would hold it: the copied
+ * files at their paths in the image, and every parent directory they go into (copied up
+ * with the image's owner and mode, or new).
+ *
+ * The image's file system is read through an image_view of its layer directories (no
+ * container, no mount): destinations and their symlinks are resolved in it, --from sources
+ * and --chown's /etc/passwd and /etc/group come from it. So files the runtime manages in
+ * containers (/etc/hosts, /etc/resolv.conf) and VOLUME paths are ordinary paths here, as in
+ * dockerd's build.
  *
  * Directory semantics as Docker: a directory source copies its contents; a file goes to
  * dest/<name> when dest is an existing directory or ends in '/'; missing parents are made
@@ -15,11 +21,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "builder/copy_tar.h"
+#include "builder/image_view.h"
 #include "builder/run_config.h"
 #include "common/cleanup.h"
 #include "common/pattern.h"
@@ -31,33 +39,30 @@
 #define BUILDKIT_ONLY                                                                              \
   "Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit "      \
   "enabled"
-#define GO_MODE_DIR (1u << 31)
-#define GO_MODE_SYMLINK (1u << 27)
 #define UNNAMED "__unnamed__"
 
 typedef struct copy_src {
-  char *path; /* origPath (relative, cleaned of "./" and leading "/") */
+  char *path; /* origPath (relative, cleaned of "./" and a leading "/") */
   char *hash;
   bool is_dir;
   bool no_decompress; /* downloaded: never unpacked */
-  char *host;         /* context or downloaded file on this host */
-  char *tar;          /* image source: a tar of it read out of the source container */
+  char *host;         /* the file or directory on this host (context, download, layer) */
+  char *img_path;     /* --from: its path in the source image (directories are walked there) */
 } copy_src;
 
 typedef struct copy_ctx {
   build_job *j;
   dispatch_state *st;
   const char *cmd;
-  char target[65];
-  bool have_target;
-  char source[65];
-  bool have_source, from_image, source_empty;
-  strmap created; /* absolute paths this step makes -> (void*)1 dir, (void*)2 file */
+  image_view *view;   /* the image the step builds on */
+  image_view *source; /* --from */
+  bool from_image;
+  strmap made; /* absolute paths this step writes -> (void*)1 directory, (void*)2 other */
   int64_t uid, gid;
   bool preserve; /* COPY --from without --chown: owners as in the source */
   copy_src *srcs;
   size_t nsrcs;
-  /* output: a sequence of tars and archives to put, in order */
+  /* output: a sequence of tars and archives to unpack, in order */
   copy_tar *tar;
   int tar_fd;
   char *tar_path;
@@ -71,7 +76,7 @@ static void srcs_free(copy_src *s, size_t n) {
     free(s[i].path);
     free(s[i].hash);
     free(s[i].host);
-    free(s[i].tar);
+    free(s[i].img_path);
   }
   free(s);
 }
@@ -87,42 +92,43 @@ static char *tmp_path(copy_ctx *c, const char *what) {
   return xasprintf("%s/%s-%d-%d", c->j->tmp_dir, what, c->j->step, c->counter++);
 }
 
-/* ---- reading the source image ---- */
-
-/* path_stat with a final symlink followed: 1 dir, 2 other, 0 missing; *resolved the path
- * the link leads to (or path). */
-static int ctr_kind(build_job *j, const char *cid, const char *path, char **resolved,
-                    arca_err *err) {
-  rt_driver *d = j->e->driver;
-  rt_path_stat s;
-  arca_err perr;
-  if (resolved) *resolved = xstrdup(path);
-  if (d->ops->path_stat(d, cid, path, &s, &perr) < 0) {
-    if (perr.status == 404) return 0;
-    err_copy(err, &perr);
-    return -1;
-  }
-  if (s.mode & GO_MODE_SYMLINK) {
-    if (!s.link_target[0]) return 0;
-    if (resolved) {
-      free(*resolved);
-      *resolved = xstrdup(s.link_target);
-    }
-    if (d->ops->path_stat(d, cid, s.link_target, &s, &perr) < 0) {
-      if (perr.status == 404) return 0;
-      err_copy(err, &perr);
-      return -1;
-    }
-  }
-  return s.mode & GO_MODE_DIR ? 1 : 2;
+static const char *rel_of(const char *abs) {
+  while (*abs == '/') abs++;
+  return abs;
 }
 
-static int archive_out(build_job *j, const char *cid, const char *path, const char *file,
-                       arca_err *err) {
-  autoclose int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return err_errno(err, 500, errno, "create %s", file);
-  rt_path_stat st;
-  return j->e->driver->ops->archive_get(j->e->driver, cid, path, fd, &st, err);
+static image_view *view_of(build_job *j, const char *image_id) {
+  char **dirs = NULL;
+  size_t n = 0;
+  if (image_id && *image_id && image_layer_dirs(j->e, image_id, &dirs, &n, NULL) < 0) n = 0;
+  image_view *v = image_view_new((const char *const *)dirs, n);
+  build_free_strv(dirs, n);
+  return v;
+}
+
+/* ---- COPY --from: sources in another image ---- */
+
+/* Every node under dir (not dir itself), depth first in name order. */
+typedef int (*walk_fn)(void *ctx, const char *path, const iv_node *node, arca_err *err);
+
+static int view_walk(image_view *v, const char *dir, walk_fn fn, void *ctx, arca_err *err) {
+  char **names;
+  size_t n;
+  if (image_view_readdir(v, dir, &names, &n, err) < 0) return -1;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    autofree char *child =
+        !strcmp(dir, "/") ? xasprintf("/%s", names[i]) : xasprintf("%s/%s", dir, names[i]);
+    iv_node node;
+    rc = image_view_lookup(v, child, false, &node, err);
+    if (rc == 0 && node.exists) {
+      rc = fn(ctx, child, &node, err);
+      if (rc == 0 && S_ISDIR(node.st.st_mode)) rc = view_walk(v, child, fn, ctx, err);
+    }
+    iv_node_clear(&node);
+  }
+  build_free_strv(names, n);
+  return rc;
 }
 
 typedef struct sums_ctx {
@@ -130,112 +136,82 @@ typedef struct sums_ctx {
   size_t n;
 } sums_ctx;
 
-static void collect_sum(void *ctx, const char *name, const char *hex) {
-  (void)name;
-  sums_ctx *s = ctx;
+static void sums_add(sums_ctx *s, char *sum) {
   s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-  s->v[s->n++] = xstrdup(hex);
+  s->v[s->n++] = sum;
 }
 
-static char *no_rename(void *ctx, const char *name) {
-  (void)ctx;
-  (void)name;
-  return NULL;
+/* lazycontext's Hash: the tarsum of a file by its path from the image's root */
+static int hash_node(sums_ctx *s, const char *path, const iv_node *node, arca_err *err) {
+  char hex[65];
+  if (build_tarsum_file(node->host, rel_of(path), hex, err) < 0) return -1;
+  sums_add(s, xstrdup(hex));
+  return 0;
+}
+
+static int hash_walk_fn(void *ctx, const char *path, const iv_node *node, arca_err *err) {
+  return hash_node(ctx, path, node, err);
 }
 
 static int image_source(copy_ctx *c, const char *path, arca_err *err) {
   autofree char *abs = xasprintf("/%s", path);
-  autofree char *resolved = NULL;
-  int kind = c->source_empty ? 0 : ctr_kind(c->j, c->source, abs, &resolved, err);
-  if (kind < 0) return -1;
-  if (kind == 0) return err_set(err, 404, "stat %s: file does not exist", path);
+  iv_node node;
+  if (image_view_lookup(c->source, abs, true, &node, err) < 0) return -1;
+  if (!node.exists) {
+    iv_node_clear(&node);
+    return err_set(err, 404, "stat %s: file does not exist", path);
+  }
   copy_src *s = src_add(c);
   s->path = xstrdup(path);
-  s->is_dir = kind == 1;
-  s->tar = tmp_path(c, "from");
-  if (archive_out(c->j, c->source, resolved, s->tar, err) < 0) return -1;
-  autoclose int fd = open(s->tar, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return err_errno(err, 500, errno, "open %s", s->tar);
-  /* lazycontext hashes each file by its path from the image's root */
-  autofree char *prefix = xstrdup(resolved[0] == '/' ? resolved + 1 : resolved);
-  char *slash = strrchr(prefix, '/');
-  if (slash)
-    slash[1] = '\0';
-  else
-    prefix[0] = '\0';
+  s->is_dir = S_ISDIR(node.st.st_mode);
+  s->host = xstrdup(node.host);
+  s->img_path = xstrdup(node.path);
   sums_ctx sums = {0};
-  int rc = copy_tar_from_tar(NULL, fd, no_rename, collect_sum, &sums, prefix, -1, -1, err);
-  if (rc == 0) {
-    if (s->is_dir)
-      s->hash = build_dir_hash(sums.v, sums.n);
-    else
-      s->hash = xasprintf("file:%s", sums.n ? sums.v[0] : path);
+  int rc = 0;
+  if (!s->is_dir) {
+    rc = hash_node(&sums, node.path, &node, err);
+    if (rc == 0) s->hash = xasprintf("file:%s", sums.v[0]);
+  } else {
+    /* walkSource: the directory itself and everything below, sorted */
+    if (strcmp(node.path, "/")) rc = hash_node(&sums, node.path, &node, err);
+    if (rc == 0) rc = view_walk(c->source, node.path, hash_walk_fn, &sums, err);
+    if (rc == 0) s->hash = build_dir_hash(sums.v, sums.n);
   }
   build_free_strv(sums.v, sums.n);
+  iv_node_clear(&node);
   return rc;
 }
 
-/* Names under the non-wildcard directory prefix of a pattern, relative to "/". */
-typedef struct names_ctx {
-  char *prefix; /* "" or "dir/" part added to the names archive_get gives */
-  char **v;
-  size_t n;
-} names_ctx;
+typedef struct match_ctx {
+  copy_ctx *c;
+  const char *pattern;
+} match_ctx;
 
-static char *collect_name(void *ctx, const char *name) {
-  names_ctx *nc = ctx;
-  autofree char *full = xasprintf("%s%s", nc->prefix, name);
-  autofree char *clean = path_clean(full);
-  nc->v = xrealloc(nc->v, (nc->n + 1) * sizeof *nc->v);
-  nc->v[nc->n++] = xstrdup(clean);
-  return NULL;
+static int match_walk_fn(void *ctx, const char *path, const iv_node *node, arca_err *err) {
+  (void)node;
+  match_ctx *m = ctx;
+  bool hit = false;
+  arca_err merr;
+  if (glob_match(m->pattern, rel_of(path), &hit, &merr) < 0 || !hit) return 0;
+  return image_source(m->c, rel_of(path), err);
 }
 
 static int image_sources_wild(copy_ctx *c, const char *pattern, arca_err *err) {
-  if (c->source_empty) return 0;
-  /* the directory above the first component with a wildcard */
+  /* walk below the directory above the first component with a wildcard */
   autofree char *dir = xstrdup(pattern);
   char *wild = dir;
   while (*wild && !strchr("*?[\\", *wild)) wild++;
   while (wild > dir && wild[-1] != '/') wild--;
   *wild = '\0';
-  if (wild > dir) wild[-1] = '\0';
   autofree char *abs = xasprintf("/%s", dir);
-  autofree char *tar = tmp_path(c, "list");
-  if (archive_out(c->j, c->source, abs, tar, err) < 0) return err->status == 404 ? 0 : -1;
-  /* archive_get names entries from the base name of the path on */
-  autofree char *parent = *dir ? xstrdup(dir) : NULL;
-  if (parent) {
-    char *slash = strrchr(parent, '/');
-    if (slash)
-      slash[1] = '\0';
-    else
-      parent[0] = '\0';
-  }
-  names_ctx nc = {.prefix = parent ? parent : ""};
-  autoclose int fd = open(tar, O_RDONLY | O_CLOEXEC);
-  int rc = fd < 0 ? err_errno(err, 500, errno, "open %s", tar) : 0;
-  if (rc == 0) {
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_empty(a);
-    if (archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK) {
-      struct archive_entry *e;
-      while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-        free(collect_name(&nc, archive_entry_pathname(e) ?: ""));
-        archive_read_data_skip(a);
-      }
-    }
-    archive_read_free(a);
-  }
-  for (size_t i = 0; rc == 0 && i < nc.n; i++) {
-    bool m = false;
-    arca_err merr;
-    if (glob_match(pattern, nc.v[i], &m, &merr) == 0 && m) rc = image_source(c, nc.v[i], err);
-  }
-  build_free_strv(nc.v, nc.n);
-  return rc;
+  autofree char *start = path_clean(abs);
+  iv_node node;
+  if (image_view_lookup(c->source, start, false, &node, err) < 0) return -1;
+  bool walkable = node.exists && S_ISDIR(node.st.st_mode);
+  iv_node_clear(&node);
+  if (!walkable) return 0;
+  match_ctx m = {c, pattern};
+  return view_walk(c->source, start, match_walk_fn, &m, err);
 }
 
 /* ---- ADD <url> ---- */
@@ -372,7 +348,7 @@ static int url_source(copy_ctx *c, const char *url, const char *dest, arca_err *
   return 0;
 }
 
-/* ---- the copy itself ---- */
+/* ---- the layer ---- */
 
 static int flush_tar(copy_ctx *c, arca_err *err) {
   if (!c->tar) return 0;
@@ -396,26 +372,20 @@ static int need_tar(copy_ctx *c, arca_err *err) {
   return copy_tar_open(c->tar_fd, &c->tar, err);
 }
 
-/* 1 dir, 2 other, 0 missing, in the image as this step has changed it so far */
+/* 1 directory, 2 other, 0 missing, in the image as this step has changed it so far;
+ * *resolved (may be NULL) the path with its symlinks followed. */
 static int dest_kind(copy_ctx *c, const char *abs, char **resolved, arca_err *err) {
-  void *k = strmap_get(&c->created, abs);
-  if (k) {
-    if (resolved) *resolved = xstrdup(abs);
-    return (int)(intptr_t)k;
-  }
-  if (!c->have_target) {
-    if (resolved) *resolved = xstrdup(abs);
-    return 0;
-  }
-  return ctr_kind(c->j, c->target, abs, resolved, err);
+  iv_node node;
+  if (image_view_lookup(c->view, abs, true, &node, err) < 0) return -1;
+  void *k = strmap_get(&c->made, node.path);
+  int kind = k ? (int)(intptr_t)k : !node.exists ? 0 : S_ISDIR(node.st.st_mode) ? 1 : 2;
+  if (resolved) *resolved = xstrdup(node.path);
+  iv_node_clear(&node);
+  return kind;
 }
 
-static const char *rel_of(const char *abs) {
-  while (*abs == '/') abs++;
-  return abs;
-}
-
-/* MkdirAll of dir: entries for each missing component, owned uid:gid, 0755. */
+/* Puts dir (resolved) and its parents into the layer: those the image has as it has them
+ * (an overlay copy-up), the missing ones new, 0755, owned uid:gid. */
 static int mkdir_all(copy_ctx *c, const char *dir, int64_t uid, int64_t gid, arca_err *err) {
   autofree char *clean = path_clean(dir);
   if (!strcmp(clean, "/")) return 0;
@@ -423,14 +393,24 @@ static int mkdir_all(copy_ctx *c, const char *dir, int64_t uid, int64_t gid, arc
     if (*p != '/' && *p != '\0') continue;
     char save = *p;
     *p = '\0';
-    int k = dest_kind(c, clean, NULL, err);
-    if (k < 0) return -1;
-    if (k == 2) return err_set(err, 500, "mkdir %s: not a directory", clean);
-    if (k == 0) {
-      if (need_tar(c, err) < 0 ||
-          copy_tar_dir(c->tar, rel_of(clean), 0755, uid, gid, time(NULL), err) < 0)
-        return -1;
-      strmap_put(&c->created, clean, (void *)1);
+    void *k = strmap_get(&c->made, clean);
+    if (k == (void *)2) return err_set(err, 500, "mkdir %s: not a directory", clean);
+    if (!k) {
+      iv_node node;
+      if (image_view_lookup(c->view, clean, false, &node, err) < 0) return -1;
+      int rc = 0;
+      if (node.exists && !S_ISDIR(node.st.st_mode))
+        rc = err_set(err, 500, "mkdir %s: not a directory", clean);
+      else if (need_tar(c, err) < 0)
+        rc = -1;
+      else if (node.exists)
+        rc = copy_tar_dir(c->tar, rel_of(clean), node.st.st_mode & 07777, node.st.st_uid,
+                          node.st.st_gid, time(NULL), err);
+      else
+        rc = copy_tar_dir(c->tar, rel_of(clean), 0755, uid, gid, time(NULL), err);
+      iv_node_clear(&node);
+      if (rc < 0) return -1;
+      strmap_put(&c->made, clean, (void *)1);
     }
     *p = save;
     if (!save) break;
@@ -438,49 +418,74 @@ static int mkdir_all(copy_ctx *c, const char *dir, int64_t uid, int64_t gid, arc
   return 0;
 }
 
-typedef struct rename_ctx {
-  const char *dest_rel; /* where entries go, relative to "/" */
-  bool dir;             /* contents of a directory (its root entry dropped) */
-} rename_ctx;
-
-static char *rename_entry(void *ctx, const char *name) {
-  rename_ctx *r = ctx;
-  if (!r->dir) return xstrdup(r->dest_rel);
-  const char *slash = strchr(name, '/');
-  if (!slash || !slash[1]) return NULL; /* the directory itself */
-  return *r->dest_rel ? xasprintf("%s/%s", r->dest_rel, slash + 1) : xstrdup(slash + 1);
+static char *parent_of(const char *path) {
+  char *p = xstrdup(path);
+  char *slash = strrchr(p, '/');
+  if (slash == p)
+    p[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  return p;
 }
 
+typedef struct tree_ctx {
+  copy_ctx *c;
+  const char *from; /* the source directory in its image */
+  const char *to;   /* the destination directory (resolved) */
+  int64_t uid, gid;
+} tree_ctx;
+
+static int tree_walk_fn(void *ctx, const char *path, const iv_node *node, arca_err *err) {
+  tree_ctx *t = ctx;
+  const char *sub = path + strlen(t->from);
+  while (*sub == '/') sub++;
+  autofree char *dest =
+      !strcmp(t->to, "/") ? xasprintf("/%s", sub) : xasprintf("%s/%s", t->to, sub);
+  strmap_put(&t->c->made, dest, (void *)(intptr_t)(S_ISDIR(node->st.st_mode) ? 1 : 2));
+  return copy_tar_node(t->c->tar, rel_of(dest), node->host, t->uid, t->gid, err);
+}
+
+/* copyDirectory: the destination made as root (then owned as the files are when new). */
 static int copy_dir_source(copy_ctx *c, const copy_src *s, const char *dest, arca_err *err) {
-  int k = dest_kind(c, dest, NULL, err);
+  autofree char *target = NULL;
+  int k = dest_kind(c, dest, &target, err);
   if (k < 0) return -1;
-  if (k == 2) return err_set(err, 500, "failed to copy files: mkdir %s: not a directory", dest);
+  if (k == 2) return err_set(err, 500, "mkdir %s: not a directory", target);
   bool existed = k == 1;
-  /* CopyWithTar: the destination and its parents as root; then the owner on what is new */
-  if (mkdir_all(c, dest, 0, 0, err) < 0) return -1;
-  if (!existed && !c->preserve && (c->uid != 0 || c->gid != 0) && strcmp(dest, "/")) {
-    if (copy_tar_dir(c->tar, rel_of(dest), 0755, c->uid, c->gid, time(NULL), err) < 0) return -1;
-  }
-  if (need_tar(c, err) < 0) return -1;
+  autofree char *parent = parent_of(target);
+  if (mkdir_all(c, parent, 0, 0, err) < 0 || need_tar(c, err) < 0) return -1;
   int64_t uid = c->preserve ? -1 : c->uid, gid = c->preserve ? -1 : c->gid;
-  if (s->host) return copy_tar_tree(c->tar, rel_of(dest), s->host, uid, gid, err);
-  autoclose int fd = open(s->tar, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return err_errno(err, 500, errno, "open %s", s->tar);
-  autofree char *dest_rel = xstrdup(rel_of(dest));
-  rename_ctx rc = {.dest_rel = dest_rel, .dir = true};
-  return copy_tar_from_tar(c->tar, fd, rename_entry, NULL, &rc, NULL, uid, gid, err);
+  if (strcmp(target, "/") && !strmap_get(&c->made, target)) {
+    iv_node node;
+    if (image_view_lookup(c->view, target, false, &node, err) < 0) return -1;
+    int rc;
+    if (existed)
+      rc = copy_tar_dir(c->tar, rel_of(target), node.st.st_mode & 07777, node.st.st_uid,
+                        node.st.st_gid, time(NULL), err);
+    else
+      rc = copy_tar_dir(c->tar, rel_of(target), 0755, uid < 0 ? 0 : uid, gid < 0 ? 0 : gid,
+                        time(NULL), err);
+    iv_node_clear(&node);
+    if (rc < 0) return -1;
+    strmap_put(&c->made, target, (void *)1);
+  }
+  if (!s->img_path) return copy_tar_tree(c->tar, rel_of(target), s->host, uid, gid, err);
+  tree_ctx t = {c, s->img_path, target, uid, gid};
+  return view_walk(c->source, s->img_path, tree_walk_fn, &t, err);
 }
 
 static int add_archive(copy_ctx *c, const copy_src *s, const char *dest, arca_err *err) {
-  int k = dest_kind(c, dest, NULL, err);
+  autofree char *target = NULL;
+  int k = dest_kind(c, dest, &target, err);
   if (k < 0) return -1;
-  if (k == 2) return err_set(err, 500, "failed to copy files: mkdir %s: not a directory", dest);
-  if (mkdir_all(c, dest, 0, 0, err) < 0 || flush_tar(c, err) < 0) return -1;
+  if (k == 2) return err_set(err, 500, "mkdir %s: not a directory", target);
+  if (mkdir_all(c, target, 0, 0, err) < 0 || flush_tar(c, err) < 0) return -1;
   c->ops = xrealloc(c->ops, (c->nops + 1) * sizeof *c->ops);
-  autofree char *clean = path_clean(dest);
-  c->ops[c->nops++] = xasprintf("A%s\n%s", clean, s->host);
+  c->ops[c->nops++] = xasprintf("A%s\n%s", target, s->host);
   return 0;
 }
+
+static char *base_name(const char *p);
 
 static int copy_file_source(copy_ctx *c, const copy_src *s, const char *dest, bool dest_slash,
                             arca_err *err) {
@@ -490,33 +495,17 @@ static int copy_file_source(copy_ctx *c, const copy_src *s, const char *dest, bo
   autofree char *target = NULL;
   if (k == 1 || dest_slash) {
     autofree char *base = base_name(s->path);
-    autofree char *joined = xasprintf("%s/%s", k == 1 ? resolved : dest, base);
-    target = path_clean(joined);
-    autofree char *tres = NULL;
-    int tk = dest_kind(c, target, &tres, err);
-    if (tk < 0) return -1;
-    if (tk == 2) {
-      free(target);
-      target = steal_ptr(tres);
-    }
+    autofree char *joined = xasprintf("%s/%s", resolved, base);
+    if (dest_kind(c, joined, &target, err) < 0) return -1;
   } else {
-    target = k == 2 ? steal_ptr(resolved) : path_clean(dest);
+    target = steal_ptr(resolved);
   }
-  autofree char *parent = xstrdup(target);
-  char *slash = strrchr(parent, '/');
-  if (slash == parent)
-    parent[1] = '\0';
-  else if (slash)
-    *slash = '\0';
+  autofree char *parent = parent_of(target);
   int64_t uid = c->preserve ? -1 : c->uid, gid = c->preserve ? -1 : c->gid;
   if (mkdir_all(c, parent, c->preserve ? 0 : c->uid, c->preserve ? 0 : c->gid, err) < 0) return -1;
   if (need_tar(c, err) < 0) return -1;
-  strmap_put(&c->created, target, (void *)2);
-  if (s->host) return copy_tar_node(c->tar, rel_of(target), s->host, uid, gid, err);
-  autoclose int fd = open(s->tar, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return err_errno(err, 500, errno, "open %s", s->tar);
-  rename_ctx rc = {.dest_rel = rel_of(target), .dir = false};
-  return copy_tar_from_tar(c->tar, fd, rename_entry, NULL, &rc, NULL, uid, gid, err);
+  strmap_put(&c->made, target, (void *)2);
+  return copy_tar_node(c->tar, rel_of(target), s->host, uid, gid, err);
 }
 
 /* ---- --chown ---- */
@@ -528,34 +517,6 @@ static bool parse_int(const char *s, int64_t *out) {
   if (*end) return false;
   *out = v;
   return true;
-}
-
-static int read_ctr_file(copy_ctx *c, const char *path, char **text, arca_err *err) {
-  if (!c->have_target) return err_set(err, 500, "open %s: no such file or directory", path);
-  autofree char *resolved = NULL;
-  int k = ctr_kind(c->j, c->target, path, &resolved, err);
-  if (k < 0) return -1;
-  if (k != 2) return err_set(err, 500, "open %s: no such file or directory", path);
-  autofree char *tar = tmp_path(c, "etc");
-  if (archive_out(c->j, c->target, resolved, tar, err) < 0) return -1;
-  struct archive *a = archive_read_new();
-  archive_read_support_format_tar(a);
-  int rc = -1;
-  if (archive_read_open_filename(a, tar, 65536) == ARCHIVE_OK) {
-    struct archive_entry *e;
-    if (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-      strbuf sb;
-      sb_init(&sb);
-      char buf[8192];
-      ssize_t n;
-      while ((n = archive_read_data(a, buf, sizeof buf)) > 0) sb_append(&sb, buf, (size_t)n);
-      *text = sb.buf ? sb_steal(&sb) : xstrdup("");
-      rc = 0;
-    }
-  }
-  archive_read_free(a);
-  if (rc < 0) err_set(err, 500, "open %s: no such file or directory", path);
-  return rc;
 }
 
 /* The id field (third) of the line whose first field is name, in passwd/group text. */
@@ -577,6 +538,8 @@ static bool lookup_id(const char *text, const char *name, int64_t *out) {
   return false;
 }
 
+/* parseChownFlag: names looked up in the image's /etc/passwd and /etc/group; a lone user
+ * is also the group. */
 static int parse_chown(copy_ctx *c, const char *chown, arca_err *err) {
   autofree char *copy = xstrdup(chown);
   char *colon = strchr(copy, ':');
@@ -589,14 +552,14 @@ static int parse_chown(copy_ctx *c, const char *chown, arca_err *err) {
   }
   if (!parse_int(user, &c->uid)) {
     autofree char *text = NULL;
-    if (read_ctr_file(c, "/etc/passwd", &text, err) < 0)
+    if (image_view_read(c->view, "/etc/passwd", 16u << 20, &text, err) < 0)
       return err_wrap(err, "can't find uid for user %s", user);
     if (!lookup_id(text, user, &c->uid))
       return err_set(err, 400, "can't find uid for user %s: no such user: %s", user, user);
   }
   if (!parse_int(group, &c->gid)) {
     autofree char *text = NULL;
-    if (read_ctr_file(c, "/etc/group", &text, err) < 0)
+    if (image_view_read(c->view, "/etc/group", 16u << 20, &text, err) < 0)
       return err_wrap(err, "can't find gid for group %s", group);
     if (!lookup_id(text, group, &c->gid))
       return err_set(err, 400, "can't find gid for group %s: no such group: %s", group, group);
@@ -606,8 +569,8 @@ static int parse_chown(copy_ctx *c, const char *chown, arca_err *err) {
 
 /* ---- the step ---- */
 
+/* The tars and archives unpacked in order into an empty directory: the layer's upper. */
 static int put_ops(copy_ctx *c, const char *root_dir, arca_err *err) {
-  rt_driver *d = c->j->e->driver;
   for (size_t i = 0; i < c->nops; i++) {
     const char *op = c->ops[i];
     const char *dest = "/", *file = op + 1;
@@ -619,14 +582,10 @@ static int put_ops(copy_ctx *c, const char *root_dir, arca_err *err) {
     }
     autoclose int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return err_errno(err, 500, errno, "open %s", file);
-    if (root_dir) {
-      autofree char *dir = xasprintf("%s%s", root_dir, strcmp(dest, "/") ? dest : "");
-      if (mkdir_p(dir, 0755, err) < 0) return -1;
-      layer_unpack_result res;
-      if (layer_unpack_fd(fd, dir, NULL, NULL, &res, err) < 0) return -1;
-    } else if (d->ops->archive_put(d, c->target, dest, fd, false, false, err) < 0) {
-      return -1;
-    }
+    autofree char *dir = xasprintf("%s%s", root_dir, strcmp(dest, "/") ? dest : "");
+    if (mkdir_p(dir, 0755, err) < 0) return -1;
+    layer_unpack_result res;
+    if (layer_unpack_fd(fd, dir, NULL, NULL, &res, err) < 0) return -1;
   }
   return 0;
 }
@@ -659,28 +618,8 @@ static int resolve_from(copy_ctx *c, const char *from, arca_err *err) {
   if (!found && build_get_image(j, from, j->plat_given ? j->o.platform : NULL, false, id, err) < 0)
     return err_wrap(err, "invalid from flag value %s", from);
   c->from_image = true;
-  size_t n = 0;
-  if (id[0]) {
-    pthread_rwlock_rdlock(&j->e->images.lock);
-    image *img = strmap_get(&j->e->images.by_id, id);
-    n = img ? img->nlayers : 0;
-    pthread_rwlock_unlock(&j->e->images.lock);
-  }
-  if (n == 0) {
-    c->source_empty = true;
-    return 0;
-  }
-  dispatch_state tmp = *c->st;
-  memcpy(tmp.image_id, id, DIGEST_STR_SIZE);
-  autojson json_t *cfg = json_pack("{s:[s,s]}", "Cmd", "/bin/sh", "#(nop) COPY --from");
-  if (build_container_create(j, &tmp, cfg, false, false, c->source, err) < 0) return -1;
-  c->have_source = true;
+  c->source = view_of(j, id);
   return 0;
-}
-
-static void remove_ctr(build_job *j, const char *id) {
-  arca_err e;
-  container_remove(j->e, id, true, true, false, &e);
 }
 
 static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
@@ -704,7 +643,7 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
     df_heredoc h;
     arca_err herr;
     if (df_heredoc_from_word(in->args[i], &h, &herr) == 1) {
-      df_heredoc_clear(&h);
+      df_heredoc_clear(&h); /* the classic builder has no use for heredoc sources */
       continue;
     }
     rc = build_expand(st, in->args[i], &paths[npaths], err);
@@ -747,10 +686,11 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   if (rc == 0 && c->nsrcs == 0) rc = err_set(err, 400, "no source files were specified");
   if (rc < 0) return err_wrap(err, "%s failed", c->cmd);
   if (c->nsrcs > 1 && !str_has_suffix(dest, "/"))
-    return err_set(err, 400,
-                   "When using %s with more than one source file, the destination must be a "
-                   "directory and end with a /",
-                   c->cmd);
+    return err_set(
+        err, 400,
+        "When using %s with more than one source file, the destination must be a directory "
+        "and end with a /",
+        c->cmd);
   const char **hashes = xcalloc(c->nsrcs + 1, sizeof *hashes);
   for (size_t i = 0; i < c->nsrcs; i++) hashes[i] = c->srcs[i].hash;
   autofree char *src_hash = build_sources_hash(hashes, c->nsrcs);
@@ -764,12 +704,7 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   json_object_set_new(probe, "Cmd", cmd);
   int hit = build_probe(j, st, probe, err);
   if (hit != 0) return hit < 0 ? -1 : 0;
-  /* the files go into a container made from the current image (none on scratch) */
-  if (build_image_has_layers(j, st)) {
-    autojson json_t *cfg = json_pack("{s:[s,s]}", "Cmd", "/bin/sh", "#(nop) COPY");
-    if (build_container_create(j, st, cfg, false, false, c->target, err) < 0) return -1;
-    c->have_target = true;
-  }
+  c->view = view_of(j, st->image_id);
   /* normalizeDest */
   const char *wd = json_string_value(json_object_get(st->cfg, "WorkingDir")) ?: "";
   bool slash = str_has_suffix(dest, "/");
@@ -782,7 +717,7 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
     const copy_src *s = &c->srcs[i];
     if (s->is_dir)
       rc = copy_dir_source(c, s, clean_dest, err);
-    else if (add && s->host && !s->no_decompress && copy_tar_is_archive(s->host))
+    else if (add && !s->img_path && !s->no_decompress && copy_tar_is_archive(s->host))
       rc = add_archive(c, s, clean_dest, err);
     else
       rc = copy_file_source(c, s, clean_dest, slash, err);
@@ -790,30 +725,26 @@ static int do_copy(copy_ctx *c, const df_instr *in, bool add, arca_err *err) {
   }
   if (flush_tar(c, err) < 0) return -1;
   step_layer layer;
-  if (c->have_target) {
-    if (put_ops(c, NULL, err) < 0) return err_wrap(err, "failed to copy files");
-    if (build_layer_from_container(j, st, c->target, &layer, err) < 0) return -1;
-  } else {
-    autofree char *root = tmp_path(c, "root");
-    if (mkdir_p(root, 0755, err) < 0) return -1;
-    rc = put_ops(c, root, err);
-    if (rc == 0) rc = build_layer_from_dir(j, st, root, &layer, err);
-    rm_rf(root, NULL);
-    if (rc < 0) return -1;
-  }
+  autofree char *root = tmp_path(c, "upper");
+  if (mkdir_p(root, 0755, err) < 0) return -1;
+  rc = put_ops(c, root, err);
+  if (rc < 0) err_wrap(err, "failed to copy files");
+  if (rc == 0) rc = build_layer_from_dir(j, st, root, &layer, err);
+  rm_rf(root, NULL);
+  if (rc < 0) return -1;
   return build_commit_image(j, st, probe, NULL, "", &layer, err);
 }
 
 int build_copy(build_job *j, dispatch_state *st, const df_instr *in, bool add, arca_err *err) {
   copy_ctx c = {.j = j, .st = st, .cmd = add ? "ADD" : "COPY", .tar_fd = -1};
-  strmap_init(&c.created);
+  strmap_init(&c.made);
   int rc = do_copy(&c, in, add, err);
   if (c.tar) copy_tar_abort(c.tar);
   if (c.tar_fd >= 0) close(c.tar_fd);
   free(c.tar_path);
-  if (c.have_target) remove_ctr(j, c.target);
-  if (c.have_source) remove_ctr(j, c.source);
-  strmap_free(&c.created);
+  image_view_free(c.view);
+  image_view_free(c.source);
+  strmap_free(&c.made);
   srcs_free(c.srcs, c.nsrcs);
   build_free_strv(c.ops, c.nops);
   return rc;

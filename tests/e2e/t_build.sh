@@ -32,6 +32,25 @@ check_exported() {
   assert_eq "$2" "$got" "$CASE: content of $1 (docker cp)"
   dk rm "$c" >/dev/null
 }
+# a file as the image's layers hold it (docker save), whatever a container would mount there
+check_imagefile() {
+  local got
+  got=$(dk save "$IMG" | python3 -c '
+import io, json, sys, tarfile
+path = sys.argv[1].lstrip("/")
+t = tarfile.open(fileobj=io.BytesIO(sys.stdin.buffer.read()))
+layers = json.load(t.extractfile("manifest.json"))[0]["Layers"]
+for name in reversed(layers):
+    lt = tarfile.open(fileobj=t.extractfile(name))
+    try:
+        m = lt.getmember(path)
+    except KeyError:
+        continue
+    sys.stdout.write(lt.extractfile(m).read().decode())
+    break
+' "$1" 2>&1)
+  assert_eq "$2" "${got%$'\n'}" "$CASE: $1 in the image's layers"
+}
 check_out() { assert_contains "$BC_OUT" "$1" "$CASE: build output"; }
 check_noout() { assert_not_contains "$BC_OUT" "$1" "$CASE: build output"; }
 

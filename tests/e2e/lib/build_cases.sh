@@ -21,10 +21,11 @@
 #   shell CMD VALUE           output of sh -c CMD in a container
 #   run VALUE                 output of the image's default command
 #   exported PATH CONTENT     PATH through docker cp (images that cannot run)
+#   imagefile PATH CONTENT    PATH as the image's layers hold it (docker save)
 #   out TEXT / noout TEXT     the build output contains / does not contain TEXT
 # shellcheck shell=bash
 
-BC_CHECKS="inspect layers nhistory createdby createdbymatch file fstat shell run exported out noout"
+BC_CHECKS="inspect layers nhistory createdby createdbymatch file fstat shell run exported imagefile out noout"
 
 bc_cases() { # dir: the case directories in order
   local d
