@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "builder/build_args.h"
@@ -21,6 +23,7 @@
 #include "builder/build_fmt.h"
 #include "builder/build_git.h"
 #include "builder/copy_tar.h"
+#include "builder/image_view.h"
 #include "builder/run_config.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -490,6 +493,100 @@ static void test_git_urls(void **state) {
   assert_string_equal(err.msg, "invalid refspec: -evil");
 }
 
+/* ---- the image view ---- */
+
+static void put(const char *dir, const char *rel, const char *content) {
+  autofree char *p = xasprintf("%s/%s", dir, rel);
+  autofree char *parent = xstrdup(p);
+  *strrchr(parent, '/') = '\0';
+  assert_int_equal(mkdir_p(parent, 0755, NULL), 0);
+  assert_int_equal(write_file_atomic(p, content, strlen(content), 0644, NULL), 0);
+}
+
+static void test_image_view(void **state) {
+  (void)state;
+  if (geteuid() != 0) skip(); /* whiteouts are device nodes, opaque markers trusted.* xattrs */
+  char root[] = "/tmp/test-build-XXXXXX";
+  assert_non_null(mkdtemp(root));
+  autofree char *l1 = xasprintf("%s/l1", root), *l2 = xasprintf("%s/l2", root), *l3 = xasprintf("%s/l3", root);
+  put(l1, "a/x", "1");
+  put(l1, "a/y", "y");
+  put(l1, "d/old", "old");
+  put(l1, "etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+  autofree char *lnk = xasprintf("%s/link", l1), *rel = xasprintf("%s/rel", l1);
+  assert_int_equal(symlink("/a", lnk), 0);
+  assert_int_equal(symlink("a", rel), 0);
+  put(l2, "d/new", "new");
+  put(l2, "b/z", "z");
+  autofree char *wh = xasprintf("%s/a/y", l2);
+  autofree char *l2a = xasprintf("%s/a", l2);
+  assert_int_equal(mkdir_p(l2a, 0755, NULL), 0);
+  if (mknod(wh, S_IFCHR | 0600, makedev(0, 0)) < 0) skip();
+  autofree char *l2d = xasprintf("%s/d", l2);
+  if (lsetxattr(l2d, "trusted.overlay.opaque", "y", 1, 0) < 0) skip();
+  put(l3, "a/x", "3");
+  const char *layers[] = {l1, l2, l3};
+  image_view *v = image_view_new(layers, 3);
+  arca_err err;
+  iv_node n;
+  assert_int_equal(image_view_lookup(v, "/a/x", true, &n, &err), 0);
+  assert_true(n.exists);
+  assert_true(str_has_prefix(n.host, l3));
+  iv_node_clear(&n);
+  assert_int_equal(image_view_lookup(v, "/a/y", true, &n, &err), 0);
+  assert_false(n.exists); /* whited out */
+  iv_node_clear(&n);
+  assert_int_equal(image_view_lookup(v, "/d/old", true, &n, &err), 0);
+  assert_false(n.exists); /* below an opaque directory */
+  iv_node_clear(&n);
+  assert_int_equal(image_view_lookup(v, "/link/x", true, &n, &err), 0);
+  assert_true(n.exists);
+  assert_string_equal(n.path, "/a/x");
+  iv_node_clear(&n);
+  assert_int_equal(image_view_lookup(v, "/link", false, &n, &err), 0);
+  assert_true(n.exists && S_ISLNK(n.st.st_mode));
+  iv_node_clear(&n);
+  assert_int_equal(image_view_lookup(v, "/rel/../../../a/x", true, &n, &err), 0);
+  assert_string_equal(n.path, "/a/x"); /* ".." stops at the root */
+  iv_node_clear(&n);
+  assert_int_equal(image_view_lookup(v, "/link/new/deep", true, &n, &err), 0);
+  assert_false(n.exists);
+  assert_string_equal(n.path, "/a/new/deep"); /* resolved through the link all the same */
+  iv_node_clear(&n);
+  char **names;
+  size_t cnt;
+  assert_int_equal(image_view_readdir(v, "/a", &names, &cnt, &err), 0);
+  assert_int_equal(cnt, 1);
+  assert_string_equal(names[0], "x");
+  for (size_t i = 0; i < cnt; i++) free(names[i]);
+  free(names);
+  assert_int_equal(image_view_readdir(v, "/d", &names, &cnt, &err), 0);
+  assert_int_equal(cnt, 1);
+  assert_string_equal(names[0], "new");
+  for (size_t i = 0; i < cnt; i++) free(names[i]);
+  free(names);
+  assert_int_equal(image_view_readdir(v, "/", &names, &cnt, &err), 0);
+  assert_int_equal(cnt, 6);
+  assert_string_equal(names[0], "a");
+  assert_string_equal(names[5], "rel");
+  for (size_t i = 0; i < cnt; i++) free(names[i]);
+  free(names);
+  char *text = NULL;
+  assert_int_equal(image_view_read(v, "/link/x", 100, &text, &err), 0);
+  assert_string_equal(text, "3");
+  free(text);
+  assert_int_equal(image_view_read(v, "/nope", 100, &text, &err), -1);
+  assert_string_equal(err.msg, "open /nope: no such file or directory");
+  image_view_free(v);
+  /* scratch: only the root */
+  image_view *empty = image_view_new(NULL, 0);
+  assert_int_equal(image_view_lookup(empty, "/x", true, &n, &err), 0);
+  assert_false(n.exists);
+  iv_node_clear(&n);
+  image_view_free(empty);
+  rm_rf(root, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_go_duration),
@@ -504,6 +601,7 @@ int main(void) {
       cmocka_unit_test(test_context_hostile),
       cmocka_unit_test(test_copy_tar),
       cmocka_unit_test(test_git_urls),
+      cmocka_unit_test(test_image_view),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
