@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Wall time of `docker build` (classic builder, DOCKER_BUILDKIT=0) of a 10-step Dockerfile,
 # from a cold cache (--no-cache) and fully cached, for Arca, dockerd and Podman in one run.
-# The base image comes from a loopback registry on 127.0.0.1:5000 and is pulled before the
-# clock starts; the RUN steps need no network.
+# The base image (the busybox fixture) is loaded into each daemon before the clock starts;
+# the RUN steps need no network.
 # Targets (issue 7): at least as fast as dockerd on both; a cached rebuild under 1 s.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/e2e/lib/fixtures.sh"
-. "$ROOT/tests/e2e/lib/registry.sh"
 [ -x "$PEERS" ] || PEERS=/work/shared/peers/peers.sh # a worktree's ../shared
 CACHE=${E2E_CACHE:-$ROOT/tests/e2e/.fixtures}
 RUNS=${RUNS:-5}
@@ -17,16 +16,14 @@ STARTED=()
 cleanup() {
   bench_cleanup
   for p in "${STARTED[@]}"; do "$PEERS" stop "$p" >/dev/null 2>&1; done
-  [ -n "${REGISTRY_PID:-}" ] && registry_stop "$REGISTRY_PID" >/dev/null 2>&1
   rm -rf "$BENCH_WORK"
 }
 trap cleanup EXIT
 
 fixtures_build "$CACHE" >/dev/null || exit 1
-registry_start "$BENCH_WORK/registry" --port 5000 >/dev/null ||
-  { echo "registry on 127.0.0.1:5000 failed (port busy?)" >&2; exit 1; }
-registry_push_layout "$CACHE/oci/busybox" busybox:latest >/dev/null 2>&1 || exit 1
-BASE=127.0.0.1:5000/busybox:latest
+fixtures_docker_archive "$CACHE/oci/busybox" "$BENCH_WORK/busybox.tar" busybox:latest >/dev/null 2>&1 ||
+  { echo "bench: cannot write the busybox archive (skopeo)" >&2; exit 1; }
+BASE=busybox:latest
 
 # the context: 100 small files and 1 MB of data
 CTX=$BENCH_WORK/ctx
@@ -52,7 +49,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A COLD WARM
 measure() { # name: DOCKER_HOST set
   local name=$1 cold=() warm=() t0 t1 i
-  "$DOCKER" pull -q "$BASE" >/dev/null || { echo "$name: pull of the base failed" >&2; return 1; }
+  "$DOCKER" load -q -i "$BENCH_WORK/busybox.tar" >/dev/null || { echo "$name: loading the base failed" >&2; return 1; }
   "$DOCKER" build -q -t bench/build "$CTX" >/dev/null 2>&1 || { echo "$name: build failed" >&2; return 1; }
   for i in $(seq 1 "$RUNS"); do
     t0=$(date +%s%N)
