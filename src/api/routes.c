@@ -78,6 +78,11 @@ static const api_route routes[] = {
     {"PUT", "/volumes/{name}", api_volume_update, API_BODY_JSON},
     {"DELETE", "/volumes/{name}", api_volume_delete, API_BODY_NONE},
 
+    /* build (classic builder) */
+    {"POST", "/build", api_build, API_BODY_STREAM},
+    {"POST", "/build/prune", api_build_prune, API_BODY_NONE},
+    {"POST", "/build/cancel", api_build_cancel, API_BODY_NONE},
+
     /* swarm (never a member) */
     {"GET", "/swarm", api_swarm_inspect, API_BODY_NONE},
     {"POST", "/swarm/init", api_swarm_inactive, API_BODY_JSON},

@@ -66,6 +66,10 @@ void api_commit(api_req *req);
 void api_container_attach(api_req *req);
 void api_container_attach_ws(api_req *req);
 void api_container_resize(api_req *req);
+/* build.c */
+void api_build(api_req *req);
+void api_build_prune(api_req *req);
+void api_build_cancel(api_req *req);
 /* exec.c */
 void api_exec_create(api_req *req);
 void api_exec_start(api_req *req);

@@ -311,6 +311,10 @@ static int create_from_spec(engine *e, container_create_spec *spec, const char *
   c->networking = json_is_object(spec->networking_config) ? json_deep_copy(spec->networking_config) : NULL;
   container_merge_image_config(c->config, json_object_get(img_config, "config"));
   json_decref(img_config);
+  /* mergeAndVerifyConfig: an Entrypoint of [""] means none (docker run --entrypoint "") */
+  json_t *ep0 = json_object_get(c->config, "Entrypoint");
+  if (json_array_size(ep0) == 1 && !strcmp(json_string_value(json_array_get(ep0, 0)) ?: "x", ""))
+    json_object_set_new(c->config, "Entrypoint", json_null());
   json_object_set_new(c->config, "Image", json_string(image_name));
   int rc = 0;
   const char *hostname, *netmode;

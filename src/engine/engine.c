@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
+#include "engine/build.h"
 #include "engine/execs.h"
 #include "engine/networks.h"
 #include "engine/volumes.h"
@@ -69,6 +70,7 @@ int engine_open(arca_config *cfg, engine **out, arca_err *err) {
   if (load_id(e, err) < 0) goto fail;
   if (images_open(e, err) < 0) goto fail;
   e->images_open = true;
+  if (build_cache_open(e, err) < 0) goto fail;
   e->sched = sched_new();
   prereq_check(&e->cfg, &e->prereq);
   if (!e->cfg.skip_prereq_check || e->prereq.runtime_path[0]) {
@@ -112,6 +114,7 @@ void engine_close(engine *e) {
   volumes_close(e);
   networks_close(e);
   prereq_report_free(&e->prereq);
+  build_cache_close(e);
   if (e->images_open) images_close(e);
   store_close(e->store);
   events_free(e->events);

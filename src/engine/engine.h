@@ -38,6 +38,7 @@ typedef struct engine {
   sched *sched;
   struct networks_state *networks;  /* networks*.c */
   struct volumes_state *volumes;    /* volumes*.c */
+  struct build_cache *build_cache; /* the classic builder's cache (engine/build_cache.c) */
 } engine;
 
 /* Takes ownership of *cfg (cfg is zeroed). */

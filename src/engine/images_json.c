@@ -384,7 +384,7 @@ int image_history_json(engine *e, const char *name, json_t **out, arca_err *err)
 json_t *images_df_json(engine *e, int64_t *layers_size) {
   json_t *rows = NULL;
   arca_err err;
-  images_list_json(e, true, true, true, NULL, 51, &rows, &err);
+  images_list_json(e, false, true, true, NULL, 51, &rows, &err); /* top images, as dockerd */
   *layers_size = layers_total_size(IS(e)->layers);
   return rows ? rows : json_array();
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "engine/build.h"
 #include "engine/engine.h"
 #include "engine/volumes.h"
 
@@ -169,6 +170,6 @@ json_t *engine_df_json(engine *e, int types, bool unused) {
   }
   if (types & SYSTEM_DF_CONTAINERS) json_object_set_new(j, "Containers", json_array());
   if (types & SYSTEM_DF_VOLUMES) json_object_set_new(j, "Volumes", volumes_df_json(e));
-  if (types & SYSTEM_DF_BUILD_CACHE) json_object_set_new(j, "BuildCache", json_array());
+  if (types & SYSTEM_DF_BUILD_CACHE) json_object_set_new(j, "BuildCache", build_cache_df_json(e));
   return j;
 }

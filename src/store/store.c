@@ -34,6 +34,10 @@ static const char *const migrations[] = {
     "CREATE TABLE volumes (name TEXT PRIMARY KEY, doc TEXT NOT NULL);"
     "CREATE TABLE volume_refs (container_id TEXT NOT NULL, destination TEXT NOT NULL, doc TEXT NOT NULL,"
     " PRIMARY KEY (container_id, destination));",
+    /* 5: the classic builder's cache: which built image a step (parent + config key) made */
+    "CREATE TABLE build_cache (image_id TEXT PRIMARY KEY, parent TEXT NOT NULL, cache_key TEXT NOT NULL,"
+    " created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0, usage_count INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX build_cache_by_step ON build_cache(parent, cache_key);",
 };
 
 int store_sqlite_err(store *s, int rc, const char *what, arca_err *err) {

@@ -1,0 +1,3 @@
+FROM busybox
+COPY data.txt /data.txt
+LABEL from=app.dockerfile
