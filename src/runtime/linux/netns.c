@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "runtime/linux/lx_driver.h"
 #include "runtime/linux/lx_paths.h"
@@ -92,7 +93,13 @@ static int run_netavark(lx_driver *d, const char *id, const char *command, const
   argv[n++] = netns;
   argv[n] = NULL;
   proc_result res;
+  int64_t t0 = monotonic_ns();
   if (proc_run(argv, NULL, input, strlen(input), &res, err) < 0) return -1;
+  if (log_enabled(LOG_DEBUG)) {
+    char ms[24];
+    snprintf(ms, sizeof ms, "%.1fms", (double)(monotonic_ns() - t0) / 1e6);
+    log_kv(LOG_DEBUG, "netavark", "command", command, "id", id, "duration", ms, NULL);
+  }
   json_t *answer = res.out && *res.out ? json_loads(res.out, 0, NULL) : NULL;
   if (res.exit_code != 0) {
     const char *msg = json_string_value(json_object_get(answer, "error"));
