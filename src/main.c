@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "engine/networks.h"
 #include "runtime/prereq.h"
 
 void config_release_globals(void);
@@ -115,6 +116,7 @@ static int serve(arca_config *cfg) {
   }
   write_pidfile(eng->cfg.pidfile);
   containers_restore(eng);
+  networks_release_all(eng, true); /* bridges a daemon that died kept warm */
   log_kv(LOG_INFO, "Arca daemon started", "version", ARCA_VERSION, "commit", ARCA_GIT_COMMIT,
          "data-root", eng->cfg.data_root, "api", API_VERSION_MAX, NULL);
 

@@ -213,7 +213,17 @@ static char *resolv_text(engine *e, const container *c, bool host_network) {
   return sb_steal(&sb);
 }
 
-int container_write_files(engine *e, container *c, arca_err *err) {
+static int write_text_in_place(const char *path, const char *text, arca_err *err) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return err_errno(err, 500, errno, "open %s", path);
+  size_t n = strlen(text);
+  int rc = 0;
+  if (ftruncate(fd, 0) < 0 || write_all(fd, text, n) < 0) rc = err_errno(err, 500, errno, "write %s", path);
+  close(fd);
+  return rc;
+}
+
+static int write_files(engine *e, container *c, bool in_place, arca_err *err) {
   autofree char *dir = container_dir(e, c->id);
   if (mkdir_p(dir, 0710, err) < 0) return -1;
   const char *mode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
@@ -227,9 +237,13 @@ int container_write_files(engine *e, container *c, arca_err *err) {
   autofree char *p3 = xasprintf("%s/resolv.conf", dir);
   autofree char *hosts = hosts_text(e, c, host_net);
   autofree char *resolv = resolv_text(e, c, host_net);
-  if (write_text(p1, hn, err) < 0 || write_text(p2, hosts, err) < 0 || write_text(p3, resolv, err) < 0) return -1;
+  int (*write)(const char *, const char *, arca_err *) = in_place ? write_text_in_place : write_text;
+  if (write(p1, hn, err) < 0 || write(p2, hosts, err) < 0 || write(p3, resolv, err) < 0) return -1;
   return 0;
 }
+
+int container_write_files(engine *e, container *c, arca_err *err) { return write_files(e, c, false, err); }
+int container_write_files_in_place(engine *e, container *c, arca_err *err) { return write_files(e, c, true, err); }
 
 /* ---- create ---- */
 

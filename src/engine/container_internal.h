@@ -27,11 +27,14 @@ int container_signal_number(const char *s);
 
 /* container_create.c */
 int container_write_files(struct engine *e, container *c, arca_err *err);
+/* The same, rewriting the files' contents in place: a sandbox being created may have
+ * bind-mounted them already. */
+int container_write_files_in_place(struct engine *e, container *c, arca_err *err);
 struct host_limits container_host_limits(struct engine *e);
 void container_merge_image_config(json_t *user, const json_t *image);
 
 /* networks and volumes (networks.c, volumes.c) */
-int networks_attach_container(struct engine *e, container *c, arca_err *err);
+int networks_attach_container(struct engine *e, container *c, bool files_in_place, arca_err *err);
 void networks_detach_container(struct engine *e, container *c);
 struct rt_mount;
 int volume_mount_for(struct engine *e, container *c, const char *name, const char *dest, bool read_only,

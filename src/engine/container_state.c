@@ -237,6 +237,37 @@ int container_prepare_locked(engine *e, container *c, arca_err *err) {
 
 /* ---- start ---- */
 
+/* The networks of a starting container, set up in a thread of their own while the runtime
+ * creates the sandbox. The starting thread holds c->lock throughout and touches nothing of
+ * c meanwhile: the job works on its behalf. */
+typedef struct net_job {
+  engine *e;
+  container *c;
+  pthread_t thread;
+  bool running;
+  int rc;
+  arca_err err;
+} net_job;
+
+static void *net_job_main(void *p) {
+  net_job *j = p;
+  j->rc = networks_attach_container(j->e, j->c, true, &j->err);
+  return NULL;
+}
+
+static void net_join(net_job *j) {
+  if (!j->running) return;
+  pthread_join(j->thread, NULL);
+  j->running = false;
+}
+
+static int net_gate(void *ctx, arca_err *err) {
+  net_job *j = ctx;
+  net_join(j);
+  if (j->rc < 0) err_copy(err, &j->err);
+  return j->rc;
+}
+
 int container_start_locked(engine *e, container *c, bool manual, arca_err *err) {
   if (!drv(e)) return no_driver(err);
   if (c->removal_in_progress) return err_set(err, 409, "container is marked for removal and cannot be started");
@@ -252,8 +283,21 @@ int container_start_locked(engine *e, container *c, bool manual, arca_err *err) 
     if (container_write_files(e, c, err) < 0) return -1;
     if (container_prepare_locked(e, c, err) < 0) return -1;
   }
-  if (networks_attach_container(e, c, err) < 0) return -1;
-  if (drv(e)->ops->start(drv(e), c->id, err) < 0) {
+  if (volumes_start(e, c, err) < 0) return -1;
+  /* The networks are set up while the runtime creates the sandbox; its process runs once
+   * both are done. */
+  net_job job = {.e = e, .c = c};
+  job.running = pthread_create(&job.thread, NULL, net_job_main, &job) == 0;
+  if (!job.running) net_job_main(&job);
+  rt_start_gate gate = {net_gate, &job};
+  int rc = drv(e)->ops->start(drv(e), c->id, &gate, err);
+  net_join(&job);
+  if (rc == 0 && job.rc < 0) {
+    /* never: the driver passes the gate before the process runs */
+    err_copy(err, &job.err);
+    rc = -1;
+  }
+  if (rc < 0) {
     /* Docker keeps the container stopped, with the error and 127/126 when the binary failed */
     free(c->error);
     c->error = xstrdup(err->msg);

@@ -107,6 +107,7 @@ void engine_close(engine *e) {
   /* no new jobs, running ones finished, then no more exit callbacks, then the records */
   if (e->sched) sched_free(e->sched);
   sched_wait_spawned(10000);
+  if (e->driver && e->networks) networks_release_all(e, false);
   if (e->driver) e->driver->ops->destroy(e->driver);
   e->driver = NULL;
   containers_close(e);

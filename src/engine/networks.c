@@ -249,7 +249,7 @@ void network_used_addrs_locked(networks_state *ns, const network *n, ip_addr **o
   *nout = k;
 }
 
-static size_t endpoints_on_locked(networks_state *ns, const char *network_id) {
+size_t endpoints_on_locked(networks_state *ns, const char *network_id) {
   size_t k = 0;
   for (endpoint *ep = ns->endpoints; ep; ep = ep->next) k += !strcmp(ep->network_id, network_id);
   return k;
@@ -429,6 +429,19 @@ int networks_open(engine *e, arca_err *err) {
     for (endpoint *ep = ns->endpoints; ep; ep = ep->next) ports_rebind_locked(ep);
   pthread_mutex_unlock(&ns->lock);
   return rc;
+}
+
+void networks_release_all(engine *e, bool idle_only) {
+  networks_state *ns = NETS(e);
+  if (!ns) return;
+  pthread_mutex_lock(&ns->lock);
+  size_t i = 0;
+  void *v;
+  while (strmap_next(&ns->by_id, &i, NULL, &v)) {
+    network *n = v;
+    if (!idle_only || endpoints_on_locked(ns, n->id) == 0) network_release_locked(e, n);
+  }
+  pthread_mutex_unlock(&ns->lock);
 }
 
 void networks_close(engine *e) {
@@ -832,6 +845,7 @@ static int remove_locked(engine *e, network *n, arca_err *err) {
     sb_free(&sb);
     return -1;
   }
+  network_release_locked(e, n);
   if (store_net_delete(e->store, STORE_NETWORKS, n->id, NULL, err) < 0) return -1;
   strmap_del(&ns->by_id, n->id);
   network_event(e, n, "destroy", NULL);

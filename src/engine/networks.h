@@ -28,6 +28,9 @@ typedef struct networks_state networks_state;
  * ports of endpoints that were up when the daemon stopped. */
 int networks_open(struct engine *e, arca_err *err);
 void networks_close(struct engine *e);
+/* Lets the driver release what it keeps of each network between containers (a warm
+ * bridge): every network at shutdown, those without endpoints at start-up (idle_only). */
+void networks_release_all(struct engine *e, bool idle_only);
 
 /* POST /networks/create: body is Docker's NetworkCreateRequest. *out: {"Id","Warning"}.
  * api_minor < 48 ignores EnableIPv4 as dockerd does. */

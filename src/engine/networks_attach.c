@@ -69,10 +69,8 @@ void network_detach_one_locked(engine *e, endpoint *ep, bool events) {
   if (request && e->driver && e->driver->ops->network_detach(e->driver, ep->container_id, request, &err) < 0)
     log_kv(LOG_WARN, "network teardown failed", "container", ep->container_id, "error", err.msg, NULL);
   json_decref(request);
-  if (n && last && n->port_chain) {
-    n->port_chain = false;
-    if (network_save(e, n, &err) < 0) log_kv(LOG_WARN, "network record not saved", "error", err.msg, NULL);
-  }
+  /* n->port_chain stays set: the driver may keep the network warm (chains included) until
+   * it is released */
   unlink_endpoint_locked(ns, ep);
   endpoint_forget(e, ep);
   if (n && events) network_event(e, n, "disconnect", ep->container_id);
@@ -126,6 +124,17 @@ static json_t *dns_aliases(const container *c, const json_t *cfg) {
   return out;
 }
 
+/* netavark's description of the network (its "network_info" entry). */
+static json_t *netavark_info(networks_state *ns, const network *n) {
+  json_t *info = json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:b,s:b,s:{s:s}}", "name", n->id, "id", n->id, "driver", "bridge",
+                           "network_interface", n->default_bridge ? ns->default_bridge_if : n->bridge, "subnets",
+                           subnets_json(n), "ipv6_enabled", n->ipv6, "internal", n->internal, "dns_enabled",
+                           !n->default_bridge, "ipam_options", "driver", "host-local");
+  const char *mtu = jstr(json_object_get(n->doc, "Options"), "com.docker.network.driver.mtu");
+  if (*mtu && strcmp(mtu, "0") != 0) json_object_set_new(info, "options", json_pack("{s:s}", "mtu", mtu));
+  return info;
+}
+
 static json_t *build_request(engine *e, const container *c, const network *n, const endpoint *ep, const json_t *cfg,
                              json_t *mappings) {
   networks_state *ns = NETS(e);
@@ -143,16 +152,49 @@ static json_t *build_request(engine *e, const container *c, const network *n, co
                           n->default_bridge ? json_array() : dns_aliases(c, cfg));
   const char *mac = jstr(cfg, "MacAddress");
   if (*mac) json_object_set_new(per, "static_mac", json_string(mac));
-  json_t *info = json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:b,s:b,s:{s:s}}", "name", n->id, "id", n->id, "driver", "bridge",
-                           "network_interface", n->default_bridge ? ns->default_bridge_if : n->bridge, "subnets",
-                           subnets_json(n), "ipv6_enabled", n->ipv6, "internal", n->internal, "dns_enabled",
-                           !n->default_bridge, "ipam_options", "driver", "host-local");
-  const char *mtu = jstr(json_object_get(n->doc, "Options"), "com.docker.network.driver.mtu");
-  if (*mtu && strcmp(mtu, "0") != 0) json_object_set_new(info, "options", json_pack("{s:s}", "mtu", mtu));
   json_t *req = json_pack("{s:s,s:s,s:{s:o},s:{s:o}}", "container_id", c->id, "container_name", c->name, "networks",
-                          n->id, per, "network_info", n->id, info);
+                          n->id, per, "network_info", n->id, netavark_info(ns, n));
   if (mappings && json_array_size(mappings)) json_object_set(req, "port_mappings", mappings);
   return req;
+}
+
+/* What the driver needs to let a network go (networks.h: the driver's network_release): a
+ * setup request for a sandbox of its own, on an address no container holds (there is none
+ * when the network goes; at shutdown the request is used only if the bridge is unused). */
+static json_t *release_request(engine *e, const network *n) {
+  networks_state *ns = NETS(e);
+  json_t *ips = json_array();
+  for (size_t i = 0; i < n->npools; i++) {
+    const net_pool *p = &n->pools[i];
+    ip_addr first = ip_prefix_first(&p->subnet);
+    ip_addr a = ip_add(&first, 2);
+    if (ip_equal(&a, &p->gateway)) a = ip_add(&first, 3);
+    char s[IP_STR_MAX];
+    ip_format(&a, s);
+    json_array_append_new(ips, json_string(s));
+  }
+  char sandbox[65];
+  random_hex(sandbox, 32);
+  json_t *per = json_pack("{s:s,s:o,s:[]}", "interface_name", "eth0", "static_ips", ips, "aliases");
+  json_t *req = json_pack("{s:s,s:s,s:{s:o},s:{s:o}}", "container_id", sandbox, "container_name",
+                          "arca-network-release", "networks", n->id, per, "network_info", n->id, netavark_info(ns, n));
+  /* netavark 1.4 drops a network's port-forwarding chain only when the teardown names port
+   * mappings: an empty list is enough */
+  if (n->port_chain) json_object_set_new(req, "port_mappings", json_array());
+  return req;
+}
+
+void network_release_locked(engine *e, network *n) {
+  if (strcmp(n->driver, "bridge") != 0 || !e->driver || !e->driver->ops->network_release) return;
+  json_t *req = release_request(e, n);
+  arca_err err;
+  if (e->driver->ops->network_release(e->driver, req, &err) < 0)
+    log_kv(LOG_WARN, "network not released", "network", n->name, "error", err.msg, NULL);
+  json_decref(req);
+  if (n->port_chain && endpoints_on_locked(NETS(e), n->id) == 0) {
+    n->port_chain = false;
+    if (network_save(e, n, &err) < 0) log_kv(LOG_WARN, "network record not saved", "error", err.msg, NULL);
+  }
 }
 
 /* ---- addresses ---- */
@@ -293,37 +335,32 @@ static size_t networks_to_join(const container *c, const char **names, size_t ma
   return k;
 }
 
-int networks_attach_container(engine *e, container *c, arca_err *err) {
+int networks_attach_container(engine *e, container *c, bool files_in_place, arca_err *err) {
   networks_state *ns = NETS(e);
-  if (own_namespace(c)) {
-    const char *names[64];
-    size_t nn = networks_to_join(c, names, ARRAY_LEN(names));
-    pthread_mutex_lock(&ns->lock);
-    endpoints_teardown_locked(e, c->id, false); /* left by a daemon that died */
-    int rc = 0;
-    bool primary_done = false;
-    for (size_t i = 0; i < nn && rc == 0; i++) {
-      network *n = network_find_locked(ns, names[i], err);
-      if (!n) {
-        rc = -1;
-        break;
-      }
-      const json_t *cfg = json_object_get(endpoints_config(c), names[i]);
-      bool primary = !primary_done && !strcmp(n->driver, "bridge");
-      rc = network_attach_one(e, c, n, cfg, primary, err);
-      if (primary) primary_done = true;
+  if (!own_namespace(c)) return 0;
+  const char *names[64];
+  size_t nn = networks_to_join(c, names, ARRAY_LEN(names));
+  pthread_mutex_lock(&ns->lock);
+  endpoints_teardown_locked(e, c->id, false); /* left by a daemon that died */
+  int rc = 0;
+  bool primary_done = false;
+  for (size_t i = 0; i < nn && rc == 0; i++) {
+    network *n = network_find_locked(ns, names[i], err);
+    if (!n) {
+      rc = -1;
+      break;
     }
-    if (rc < 0) endpoints_teardown_locked(e, c->id, false);
-    pthread_mutex_unlock(&ns->lock);
-    if (rc < 0) return err_wrap(err, "failed to set up container networking");
-    /* /etc/hosts names the addresses just handed out (the sandbox has not started yet, so
-     * the files may be replaced) */
-    if (container_write_files(e, c, err) < 0) {
-      networks_detach_container(e, c);
-      return -1;
-    }
+    const json_t *cfg = json_object_get(endpoints_config(c), names[i]);
+    bool primary = !primary_done && !strcmp(n->driver, "bridge");
+    rc = network_attach_one(e, c, n, cfg, primary, err);
+    if (primary) primary_done = true;
   }
-  if (volumes_start(e, c, err) < 0) {
+  if (rc < 0) endpoints_teardown_locked(e, c->id, false);
+  pthread_mutex_unlock(&ns->lock);
+  if (rc < 0) return err_wrap(err, "failed to set up container networking");
+  /* /etc/hosts names the addresses just handed out; once the runtime may have bind-mounted
+   * the files, only their contents may change */
+  if ((files_in_place ? container_write_files_in_place(e, c, err) : container_write_files(e, c, err)) < 0) {
     networks_detach_container(e, c);
     return -1;
   }

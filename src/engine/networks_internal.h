@@ -99,6 +99,11 @@ int endpoints_teardown_locked(struct engine *e, const char *container_id, bool e
 /* Sets the container up on one more network while it runs (network connect). c->lock held. */
 int network_attach_one(struct engine *e, container *c, network *n, const json_t *epcfg, bool primary,
                        arca_err *err);
+/* How many endpoints the network has. */
+size_t endpoints_on_locked(networks_state *ns, const char *network_id);
+/* The driver may let the network go from the host (its removal, shutdown, start-up without
+ * endpoints): a bridge it kept warm between containers and its rules. */
+void network_release_locked(struct engine *e, network *n);
 /* Tears one endpoint down (network disconnect). */
 void network_detach_one_locked(struct engine *e, endpoint *ep, bool events);
 endpoint *endpoint_of_locked(networks_state *ns, const char *container_id, const char *network_id);

@@ -140,6 +140,14 @@ typedef struct rt_path_stat {
   char link_target[4096];
 } rt_path_stat;
 
+/* What the engine finishes while the runtime creates the sandbox (its networks): the driver
+ * calls fn once the sandbox exists and before its process runs. fn returning <0 (err set)
+ * aborts the start with that error. */
+typedef struct rt_start_gate {
+  int (*fn)(void *ctx, arca_err *err);
+  void *ctx;
+} rt_start_gate;
+
 typedef struct rt_driver_ops {
   const char *name;
   void (*destroy)(rt_driver *d);
@@ -151,8 +159,8 @@ typedef struct rt_driver_ops {
    * first) are connected before the process runs, so no output is lost. Returns when the
    * process runs, or failed to: then Docker's texts with err->exit_code 127 (not found:
    * "exec: \"nosuch\": executable file not found in $PATH") or 126 (permission denied),
-   * status 400. */
-  int (*start)(rt_driver *d, const char *id, arca_err *err);
+   * status 400. gate (may be NULL) is passed before the process runs. */
+  int (*start)(rt_driver *d, const char *id, const rt_start_gate *gate, arca_err *err);
   int (*signal)(rt_driver *d, const char *id, int signo, arca_err *err);
   int (*pause)(rt_driver *d, const char *id, arca_err *err);
   int (*resume)(rt_driver *d, const char *id, arca_err *err);
@@ -217,6 +225,12 @@ typedef struct rt_driver_ops {
    * network module through these; the engine only passes Docker's descriptions. */
   int (*network_attach)(rt_driver *d, const char *id, const json_t *request, json_t **result, arca_err *err);
   int (*network_detach)(rt_driver *d, const char *id, const json_t *request, arca_err *err);
+  /* The network of the request (a setup request for a sandbox id of the engine's choosing,
+   * with a free address) is no longer needed on the host beyond the sandboxes that still
+   * use it: whatever the driver keeps between containers (a warm bridge, its rules) goes
+   * once no sandbox uses it. Called when a network is removed, at shutdown, and at start-up
+   * for networks without endpoints. */
+  int (*network_release)(rt_driver *d, const json_t *request, arca_err *err);
 } rt_driver_ops;
 
 struct rt_driver {

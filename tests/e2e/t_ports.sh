@@ -113,7 +113,11 @@ dk run -d --name noport --network lastnet busybox sleep 300 >/dev/null
 assert_contains "$(rules_with "$LH")" "NETAVARK-DN-$LH" "the network's port chain exists"
 dk rm -f withport >/dev/null
 dk rm -f noport >/dev/null
-assert_no_rules "no chain left after the last container" "$LH"
+# as dockerd keeps its bridges, the network stays set up (warm) while it exists ...
+assert_contains "$(rules_with "$LH")" "NETAVARK-$LH" "the network's chains stay after its last container"
+dk network rm lastnet >/dev/null
+# ... and goes with it, port chain included
+assert_no_rules "no chain left once the network is removed" "$LH"
 dk network rm lastnet >/dev/null
 
 # ---- a container that ends while the daemon is down frees its port when the daemon returns
@@ -136,8 +140,18 @@ BH=$(chain_hash bridge)
 PH=$(chain_hash pnet)
 dk rm -f $(dk ps -aq) >/dev/null
 dk network rm pnet >/dev/null
-assert_no_rules "no chain left" "$BH" "$PH"
+assert_no_rules "no chain left by a removed network" "$PH"
 assert_no_rules "no rule left" "dport $P1 " "dport $P2 " "dport $P3 " "dport $PA " "dport $PU " "dport $PUDP " "dport $PB "
 assert_eq "" "$(ss -Hltn "( sport = :$P1 or sport = :$P2 or sport = :$PA or sport = :$PB )")" "no port held"
 assert_eq 0 "$(netns_left)" "no network namespace left"
+# the default bridge stays set up while the daemon runs; a daemon that stops takes it down
+BRIF=$(bridge_of bridge)
+ANCHOR="aw$(dk network inspect -f '{{.Id}}' bridge | cut -c1-13)"
+assert_true "the default bridge is held by a warm-keeping link" test -e "/sys/class/net/$ANCHOR"
+assert_contains "$(rules_with "$BH")" "NETAVARK-$BH" "the default bridge stays warm"
+arcad_stop
+assert_no_rules "no chain left after the daemon stopped" "$BH"
+assert_no_link "no bridge left after the daemon stopped" "$BRIF"
+assert_no_link "no warm-keeping link left" "$ANCHOR"
+assert_eq 0 "$(netns_left)" "no network namespace left after the daemon stopped"
 t_finish

@@ -250,7 +250,7 @@ static void prepare_ok(test_ctr *c) {
 
 static void start_ok(test_ctr *c) {
   arca_err err = {0};
-  if (fx.drv->ops->start(fx.drv, c->id, &err) < 0) fail_msg("start: %s", err.msg);
+  if (fx.drv->ops->start(fx.drv, c->id, NULL, &err) < 0) fail_msg("start: %s", err.msg);
 }
 
 static test_ctr *run_ctr(test_ctr *c) {
@@ -973,7 +973,7 @@ static void check_start_fails(const char *arg0, int code, const char *msg) {
   rt_attach *a = NULL;
   arca_err err = {0};
   assert_int_equal(fx.drv->ops->attach(fx.drv, c->id, &a, &err), 0);
-  assert_int_equal(fx.drv->ops->start(fx.drv, c->id, &err), -1);
+  assert_int_equal(fx.drv->ops->start(fx.drv, c->id, NULL, &err), -1);
   assert_int_equal(err.exit_code, code);
   assert_int_equal(err.status, 400);
   assert_string_equal(err.msg, msg);
@@ -1006,7 +1006,7 @@ static void test_start_errors(void **state) {
   c->process.user = "nosuch";
   prepare_ok(c);
   arca_err err = {0};
-  assert_int_equal(fx.drv->ops->start(fx.drv, c->id, &err), -1);
+  assert_int_equal(fx.drv->ops->start(fx.drv, c->id, NULL, &err), -1);
   assert_string_equal(err.msg, "unable to find user nosuch: no matching entries in passwd file");
   assert_int_equal(err.status, 500);
   assert_int_equal(status_of(c->id, NULL), RT_STATUS_CREATED);
@@ -1327,6 +1327,14 @@ static void test_remove_leaves_nothing(void **state) {
   assert_int_equal(fx.drv->ops->remove(fx.drv, paused->id, &err), 0);
   assert_nothing_left(paused->id);
   ctr_free(paused);
+  /* one whose process ended by itself: the runtime's state goes without runc delete */
+  test_ctr *ended = run_ctr(ctr_new(NULL, "true", NULL));
+  assert_int_equal(wait_exit(ended->id, NULL, 10000).exit_code, 0);
+  autofree char *ended_state = xasprintf("%s/runc/%s", fx.exec_root, ended->id);
+  assert_int_equal(access(ended_state, F_OK), 0);
+  assert_int_equal(fx.drv->ops->remove(fx.drv, ended->id, &err), 0);
+  assert_nothing_left(ended->id);
+  ctr_free(ended);
   /* removing twice is fine; a prepared, never started one too */
   assert_int_equal(fx.drv->ops->remove(fx.drv, c->id, &err), 0);
   test_ctr *never = ctr_new(NULL, "true", NULL);
@@ -1427,9 +1435,28 @@ static void test_network(void **state) {
   assert_int_equal(wait_exit(c->id, NULL, 10000).exit_code, 0);
 
   int rc = fx.drv->ops->network_detach(fx.drv, c->id, req, &err);
+  if (rc < 0) {
+    json_decref(req);
+    fail_msg("network_detach: %s", err.msg);
+  }
+  /* the bridge stays warm for the next container, held by the driver's own link */
+  char anchor[16];
+  snprintf(anchor, sizeof anchor, "aw%.13s", net_id);
+  assert_int_not_equal(if_nametoindex("arca-test0"), 0);
+  assert_int_not_equal(if_nametoindex(anchor), 0);
+  /* released: the driver lets netavark tear everything down through a sandbox of its own */
+  char sandbox[65];
+  random_hex(sandbox, 32);
+  json_object_set_new(req, "container_id", json_string(sandbox));
+  json_array_set_new(json_object_get(json_object_get(json_object_get(req, "networks"), "arcatest"), "static_ips"), 0,
+                     json_string("10.99.0.3"));
+  rc = fx.drv->ops->network_release(fx.drv, req, &err);
   json_decref(req);
-  if (rc < 0) fail_msg("network_detach: %s", err.msg);
+  if (rc < 0) fail_msg("network_release: %s", err.msg);
   assert_int_equal(if_nametoindex("arca-test0"), 0);
+  assert_int_equal(if_nametoindex(anchor), 0);
+  autofree char *sandbox_ns = lx_netns_path(fx.exec_root, sandbox);
+  assert_int_not_equal(access(sandbox_ns, F_OK), 0);
   /* a bad request: netavark's own error */
   json_t *bad = json_pack("{s:s}", "container_id", c->id);
   assert_int_equal(fx.drv->ops->network_attach(fx.drv, c->id, bad, &result, &err), -1);
@@ -1551,7 +1578,7 @@ static void test_shared_namespaces(void **state) {
   test_ctr *late = ctr_new(json_pack("{s:s}", "PidMode", pid_mode), "true", NULL);
   late->spec.pid_container = a->id;
   prepare_ok(late);
-  assert_int_equal(fx.drv->ops->start(fx.drv, late->id, &err), -1);
+  assert_int_equal(fx.drv->ops->start(fx.drv, late->id, NULL, &err), -1);
   assert_int_equal(err.status, 409);
   autofree char *msg =
       xasprintf("failed to join PID namespace: container %s is not running", a->id);
@@ -1563,7 +1590,7 @@ static void test_shared_namespaces(void **state) {
   test_ctr *joiner = ctr_new(json_pack("{s:s}", "IpcMode", ipc_mode), "true", NULL);
   joiner->spec.ipc_container = priv->id;
   prepare_ok(joiner);
-  assert_int_equal(fx.drv->ops->start(fx.drv, joiner->id, &err), -1);
+  assert_int_equal(fx.drv->ops->start(fx.drv, joiner->id, NULL, &err), -1);
   assert_int_equal(err.status, 400);
   autofree char *ipc_msg = xasprintf(
       "failed to join IPC namespace: container %s: non-shareable IPC "
@@ -1628,7 +1655,7 @@ static void test_privileged(void **state) {
       NULL);
   prepare_ok(c);
   arca_err err = {0};
-  if (fx.drv->ops->start(fx.drv, c->id, &err) < 0) {
+  if (fx.drv->ops->start(fx.drv, c->id, NULL, &err) < 0) {
     fprintf(stderr, "test_privileged: start refused on this host (%s), skipped\n", err.msg);
     ctr_free(c);
     skip();

@@ -92,9 +92,9 @@ static int op_prepare(rt_driver *rd, const rt_sandbox_spec *spec, arca_err *err)
   return 0;
 }
 
-static int op_start(rt_driver *rd, const char *id, arca_err *err) {
+static int op_start(rt_driver *rd, const char *id, const rt_start_gate *gate, arca_err *err) {
   if (lx_check_id(id, err) < 0) return -1;
-  return lx_start(lx_of(rd), id, err);
+  return lx_start(lx_of(rd), id, gate, err);
 }
 
 /* ---- status, reset, remove ------------------------------------------------------- */
@@ -438,6 +438,7 @@ static const rt_driver_ops linux_ops = {
     .sizes = op_sizes,
     .network_attach = lx_network_attach,
     .network_detach = lx_network_detach,
+    .network_release = lx_network_release,
 };
 
 static char *dup_or_null(const char *s) { return s && *s ? xstrdup(s) : NULL; }

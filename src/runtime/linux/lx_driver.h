@@ -11,6 +11,7 @@
  *   exec.c      exec under a subreaper shim of ours (nsexec.c does what runc exec would)
  *   attach.c    conmon's attach socket
  *   netns.c     network namespaces and netavark
+ *   netwarm.c   bridges kept warm between containers, networks released
  *   cgroup.c    cgroup directories and OOM counters
  *   runc.c      running the runtime and reading its errors
  *
@@ -142,7 +143,7 @@ void lx_shm_umount(lx_driver *d, const char *id);
 bool lx_is_mountpoint(const char *path);
 
 /* ---- start.c --------------------------------------------------------------------- */
-int lx_start(lx_driver *d, const char *id, arca_err *err);
+int lx_start(lx_driver *d, const char *id, const rt_start_gate *gate, arca_err *err);
 /* The pid conmon's pidfile names, when that process is still conmon for id; 0 otherwise. */
 pid_t lx_conmon_alive(lx_driver *d, const char *id);
 /* Init pid from the container pidfile (0 when missing). */
@@ -189,5 +190,14 @@ void lx_netns_remove(lx_driver *d, const char *id);
 int lx_network_attach(rt_driver *rd, const char *id, const json_t *request, json_t **result,
                       arca_err *err);
 int lx_network_detach(rt_driver *rd, const char *id, const json_t *request, arca_err *err);
+/* netavark setup alone (lx_network_attach also keeps the bridges warm). */
+int lx_network_attach_raw(lx_driver *d, const char *id, const json_t *request, json_t **result,
+                          arca_err *err);
+
+/* ---- netwarm.c ------------------------------------------------------------------- */
+/* After a setup: each bridge of the request gets its warm-keeping link. Failures are
+ * logged only: warmth is an optimisation. */
+void lx_network_warm(lx_driver *d, const json_t *request);
+int lx_network_release(rt_driver *rd, const json_t *request, arca_err *err);
 
 #endif

@@ -119,9 +119,17 @@ static int run_netavark(lx_driver *d, const char *id, const char *command, const
   return 0;
 }
 
+int lx_network_attach_raw(lx_driver *d, const char *id, const json_t *request, json_t **result,
+                          arca_err *err) {
+  return run_netavark(d, id, "setup", request, result, err);
+}
+
 int lx_network_attach(rt_driver *rd, const char *id, const json_t *request, json_t **result,
                       arca_err *err) {
-  return run_netavark(lx_of(rd), id, "setup", request, result, err);
+  lx_driver *d = lx_of(rd);
+  if (run_netavark(d, id, "setup", request, result, err) < 0) return -1;
+  lx_network_warm(d, request);
+  return 0;
 }
 
 int lx_network_detach(rt_driver *rd, const char *id, const json_t *request, arca_err *err) {

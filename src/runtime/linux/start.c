@@ -23,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "runtime/linux/lx_cgroup.h"
 #include "runtime/linux/lx_driver.h"
 #include "runtime/linux/lx_paths.h"
 
@@ -203,13 +204,36 @@ static void wait_conmon_gone(lx_driver *d, const char *id) {
   }
 }
 
+/* The container's init exited (conmon wrote its exit file) and no process is left in its
+ * cgroup: then `runc delete` would only remove its state directory and the cgroups. */
+static bool sandbox_finished(lx_driver *d, const char *id) {
+  autofree char *exit_file = lx_exit_file(d->exec_root, id);
+  if (access(exit_file, F_OK) != 0 || lx_conmon_alive(d, id)) return false;
+  lx_cgroup_roots roots;
+  arca_err err;
+  if (lx_cgroup_roots_read(&roots, &err) < 0) return false;
+  autofree char *path = lx_cgroup_path(id);
+  int *pids = NULL;
+  size_t n = 0;
+  int rc = lx_cgroup_pids(&roots, path, &pids, &n, &err);
+  lx_cgroup_roots_free(&roots);
+  free(pids);
+  return rc == 0 ? n == 0 : err.status == 404;
+}
+
 /* Undoes a start that failed after conmon was launched (or what a crashed daemon left):
  * nothing may be left that would stop the container from being started again or removed. */
 void lx_runtime_cleanup(lx_driver *d, const char *id) {
   autofree char *state_dir = xasprintf("%s/%s", d->runc_root, id);
   if (access(state_dir, F_OK) == 0) {
-    const char *del[] = {"delete", "--force", id, NULL};
-    lx_runc(d, del, NULL, 0, NULL, NULL);
+    if (sandbox_finished(d, id)) {
+      /* what runc delete does for a stopped container, without a Go program's start-up */
+      arca_err err;
+      if (rm_rf(state_dir, &err) < 0) log_kv(LOG_WARN, "runtime state not removed", "error", err.msg, NULL);
+    } else {
+      const char *del[] = {"delete", "--force", id, NULL};
+      lx_runc(d, del, NULL, 0, NULL, NULL);
+    }
   }
   wait_conmon_gone(d, id);
   remove_run_state(d, id);
@@ -456,7 +480,7 @@ static void ms_since(char *out, size_t n, int64_t since_ns) {
   snprintf(out, n, "%.1fms", (double)(monotonic_ns() - since_ns) / 1e6);
 }
 
-int lx_start(lx_driver *d, const char *id, arca_err *err) {
+int lx_start(lx_driver *d, const char *id, const rt_start_gate *gate, arca_err *err) {
   /* An exit of an earlier run that was never reported must not pass for this one's. */
   pthread_mutex_lock(&d->lock);
   lx_ctr *c = lx_ctr_lookup(d, id, false);
@@ -476,6 +500,10 @@ int lx_start(lx_driver *d, const char *id, arca_err *err) {
     return -1;
   }
   ms_since(t_create, sizeof t_create, t1);
+  if (gate && gate->fn(gate->ctx, err) < 0) {
+    start_cleanup(d, id);
+    return -1;
+  }
   pid_t conmon_pid = lx_conmon_alive(d, id);
   pthread_mutex_lock(&d->lock);
   c = lx_ctr_lookup(d, id, true);
