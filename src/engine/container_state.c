@@ -755,6 +755,7 @@ void containers_on_exit(void *ctx, const char *id, const char *exec_id, const st
     container_put(e, c);
     return;
   }
+  log_kv(LOG_DEBUG, "container exited", "container", c->id, NULL);
   c->exit_code = x->exit_code;
   c->finished_ns = x->finished_ns ? x->finished_ns : now_ns();
   if (x->oom_killed) c->oom_killed = true;

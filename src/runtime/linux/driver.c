@@ -393,6 +393,7 @@ static void op_destroy(rt_driver *rd) {
   }
   lx_monitor_stop(d);
   lx_execs_stop(d);
+  lx_veth_settle(d, NULL);
   while (d->ctrs) {
     lx_ctr *c = d->ctrs;
     d->ctrs = c->next;

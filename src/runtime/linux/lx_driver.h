@@ -12,6 +12,7 @@
  *   attach.c    conmon's attach socket
  *   netns.c     network namespaces and netavark
  *   netwarm.c   bridges kept warm between containers, networks released
+ *   veth.c      joining a warm bridge without netavark (no ports, no DNS, IPv4)
  *   cgroup.c    cgroup directories and OOM counters
  *   runc.c      running the runtime and reading its errors
  *
@@ -51,6 +52,8 @@ typedef struct lx_driver {
   lx_exec *execs;
   pthread_cond_t execs_done; /* signalled whenever exec_threads drops */
   size_t exec_threads;
+
+  void *veth_pending; /* veth.c: interfaces being deleted in the background */
 
   int stop_fd; /* eventfd, readable once destroy has begun */
   int inotify_fd;
@@ -193,6 +196,13 @@ int lx_network_detach(rt_driver *rd, const char *id, const json_t *request, arca
 /* netavark setup alone (lx_network_attach also keeps the bridges warm). */
 int lx_network_attach_raw(lx_driver *d, const char *id, const json_t *request, json_t **result,
                           arca_err *err);
+
+/* ---- veth.c ---------------------------------------------------------------------- */
+/* 1 when done here, 0 when the request needs netavark, -1 on error. */
+int lx_veth_attach(lx_driver *d, const char *id, const json_t *request, json_t **result, arca_err *err);
+int lx_veth_detach(lx_driver *d, const char *id, const json_t *request, arca_err *err);
+/* Waits for the background deletions in sandbox id (NULL: all of them). */
+void lx_veth_settle(lx_driver *d, const char *id);
 
 /* ---- netwarm.c ------------------------------------------------------------------- */
 /* After a setup: each bridge of the request gets its warm-keeping link. Failures are

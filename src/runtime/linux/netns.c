@@ -62,6 +62,7 @@ int lx_netns_create(lx_driver *d, const char *id, arca_err *err) {
 }
 
 void lx_netns_remove(lx_driver *d, const char *id) {
+  /* a deletion under way holds the namespace open: it finishes without the mount */
   autofree char *path = lx_netns_path(d->exec_root, id);
   for (int i = 0; i < 4 && lx_is_mountpoint(path); i++) umount2(path, MNT_DETACH);
   unlink(path);
@@ -127,11 +128,20 @@ int lx_network_attach_raw(lx_driver *d, const char *id, const json_t *request, j
 int lx_network_attach(rt_driver *rd, const char *id, const json_t *request, json_t **result,
                       arca_err *err) {
   lx_driver *d = lx_of(rd);
+  if (lx_check_id(id, err) < 0) return -1;
+  int fast = lx_veth_attach(d, id, request, result, err);
+  if (fast != 0) return fast < 0 ? -1 : 0;
+  lx_veth_settle(d, id);
   if (run_netavark(d, id, "setup", request, result, err) < 0) return -1;
   lx_network_warm(d, request);
   return 0;
 }
 
 int lx_network_detach(rt_driver *rd, const char *id, const json_t *request, arca_err *err) {
-  return run_netavark(lx_of(rd), id, "teardown", request, NULL, err);
+  lx_driver *d = lx_of(rd);
+  if (lx_check_id(id, err) < 0) return -1;
+  int fast = lx_veth_detach(d, id, request, err);
+  if (fast != 0) return fast < 0 ? -1 : 0;
+  lx_veth_settle(d, id);
+  return run_netavark(d, id, "teardown", request, NULL, err);
 }
