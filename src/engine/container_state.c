@@ -470,6 +470,8 @@ int container_kill(engine *e, const char *name, const char *signal, arca_err *er
     container_event(e, c, "kill", json_pack("{s:s}", "signal", sigs));
     rc = drv(e)->ops->signal(drv(e), c->id, sig, err);
     if (rc == 0 && sig == SIGKILL && c->state == CS_PAUSED) drv(e)->ops->resume(drv(e), c->id, NULL);
+    /* as dockerd's daemon.Kill: a SIGKILL answers once the container has stopped (10 s at most) */
+    if (rc == 0 && sig == SIGKILL) container_wait_stopped_locked(c, 10000);
     if (rc < 0) err_wrap(err, "cannot kill container: %s", name);
   }
   pthread_mutex_unlock(&c->lock);
