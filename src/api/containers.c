@@ -64,13 +64,15 @@ void api_containers_list(api_req *req) {
     api_reply_error(req, &err);
     return;
   }
-  json_t *out;
-  if (containers_list_json(api_engine(req), api_query_bool(req, "all", false), (int)limit,
-                           api_query_bool(req, "size", false), api_query(req, "filters"), minor(req), &out, &err) < 0) {
+  char *out;
+  size_t len;
+  if (containers_list_text(api_engine(req), api_query_bool(req, "all", false), (int)limit,
+                           api_query_bool(req, "size", false), api_query(req, "filters"), minor(req), &out, &len,
+                           &err) < 0) {
     api_reply_error(req, &err);
     return;
   }
-  api_reply_json(req, 200, out);
+  api_reply_json_text(req, 200, out, len);
 }
 
 void api_container_inspect(api_req *req) {

@@ -76,6 +76,8 @@ uint64_t api_body_size(api_req *req);
 
 /* Answers. Exactly one per request. */
 void api_reply_json(api_req *req, int status, json_t *body); /* steals body */
+/* A JSON document already serialized (len bytes, malloc'd; stolen). */
+void api_reply_json_text(api_req *req, int status, char *text, size_t len);
 void api_reply_error(api_req *req, const arca_err *err);
 void api_reply_errorf(api_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

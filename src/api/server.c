@@ -216,6 +216,13 @@ void api_reply_json(api_req *req, int status, json_t *body) {
   reply_buffer(req, status, "application/json", text, n + 1);
 }
 
+void api_reply_json_text(api_req *req, int status, char *text, size_t len) {
+  text = xrealloc(text, len + 2);
+  text[len] = '\n';
+  text[len + 1] = '\0';
+  reply_buffer(req, status, "application/json", text, len + 1);
+}
+
 void api_reply_error(api_req *req, const arca_err *err) {
   int status = err->status >= 400 && err->status < 600 ? err->status : 500;
   api_reply_json(req, status, json_pack("{s:s}", "message", err->msg));

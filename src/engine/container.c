@@ -60,6 +60,7 @@ static json_t *record_doc(const container *c) {
 }
 
 int container_save(engine *e, container *c, arca_err *err) {
+  c->rev++;
   json_t *doc = record_doc(c);
   char *text = json_dumps(doc, JSON_COMPACT);
   json_decref(doc);
@@ -86,6 +87,7 @@ void container_free(container *c) {
   free(c->path);
   json_decref(c->args);
   free(c->error);
+  free(c->row.json);
   for (int i = 0; i < 5; i++) free(c->health_log[i].output);
   for (size_t i = 0; i < c->nexec; i++) free(c->exec_ids[i]);
   free(c->exec_ids);

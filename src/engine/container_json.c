@@ -9,6 +9,7 @@
 #include "engine/container_internal.h"
 #include "engine/engine.h"
 #include "engine/execs.h"
+#include "engine/networks.h"
 #include "engine/volumes.h"
 #include "image/reference.h"
 
@@ -294,23 +295,14 @@ static int cmp_created(const void *a, const void *b) {
 
 json_t *container_ports_summary(engine *e, const container *c);
 
-static json_t *summary(engine *e, container *c, bool size, int api_minor) {
-  (void)api_minor;
-  int64_t rw = 0, root = 0;
-  if (size && e->driver && e->driver->ops->sizes) {
-    arca_err err;
-    e->driver->ops->sizes(e->driver, c->id, &rw, &root, &err);
-  }
-  pthread_mutex_lock(&c->lock);
-  char status[128];
-  container_status_text(c, status, sizeof status);
+static json_t *summary_locked(engine *e, container *c, const char *status, bool size, int64_t rw, int64_t root) {
   autofree char *cmd = command_text(c);
   json_t *labels = json_object_get(c->config, "Labels");
   const char *netmode = json_string_value(json_object_get(c->host_config, "NetworkMode"));
   json_t *row = json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,s:{s:s},s:o,s:o}", "Id", c->id, "Names", "/",
                           c->name, "Image", c->image_name ? c->image_name : c->image_id, "ImageID", c->image_id,
                           "Command", cmd, "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports",
-                          container_ports_summary(e, c), "Labels", json_is_object(labels) ? json_deep_copy(labels) : json_object(),
+                          container_ports_summary(e, c), "Labels", json_is_object(labels) ? json_incref(labels) : json_object(),
                           "State", cstate_name(c->state), "Status", status, "HostConfig", "NetworkMode",
                           netmode && *netmode ? netmode : "bridge", "NetworkSettings", container_network_settings(e, c, true),
                           "Mounts", mounts_doc(e, c));
@@ -318,8 +310,45 @@ static json_t *summary(engine *e, container *c, bool size, int api_minor) {
     json_object_set_new(row, "SizeRw", json_integer(rw));
     json_object_set_new(row, "SizeRootFs", json_integer(root));
   }
-  pthread_mutex_unlock(&c->lock);
   return row;
+}
+
+/* Appends the container's row to out. Without sizes the serialized row is kept on the
+ * container and reused while its inputs are unchanged: the container's revision, the
+ * networks' revision, its state, its status text (which moves with time) and its name. */
+static void summary_append(engine *e, container *c, bool size, strbuf *out) {
+  int64_t rw = 0, root = 0;
+  if (size && e->driver && e->driver->ops->sizes) {
+    arca_err err;
+    e->driver->ops->sizes(e->driver, c->id, &rw, &root, &err);
+  }
+  uint64_t net_rev = networks_revision(e);
+  pthread_mutex_lock(&c->lock);
+  char status[128];
+  container_status_text(c, status, sizeof status);
+  bool fresh = !size && c->row.json && c->row.rev == c->rev && c->row.net_rev == net_rev && c->row.state == c->state &&
+               !strcmp(c->row.status, status) && !strcmp(c->row.name, c->name);
+  if (fresh) {
+    sb_puts(out, c->row.json);
+    pthread_mutex_unlock(&c->lock);
+    return;
+  }
+  json_t *row = summary_locked(e, c, status, size, rw, root);
+  char *text = json_dumps(row, JSON_COMPACT);
+  json_decref(row);
+  sb_puts(out, text);
+  if (size) {
+    free(text);
+  } else {
+    free(c->row.json);
+    c->row.json = text;
+    c->row.rev = c->rev;
+    c->row.net_rev = net_rev;
+    c->row.state = c->state;
+    snprintf(c->row.status, sizeof c->row.status, "%s", status);
+    snprintf(c->row.name, sizeof c->row.name, "%s", c->name);
+  }
+  pthread_mutex_unlock(&c->lock);
 }
 
 static int64_t created_of(engine *e, const char *name, arca_err *err) {
@@ -330,8 +359,8 @@ static int64_t created_of(engine *e, const char *name, arca_err *err) {
   return t;
 }
 
-int containers_list_json(engine *e, bool all, int limit, bool size, const char *filters_json, int api_minor,
-                         json_t **out, arca_err *err) {
+int containers_list_text(engine *e, bool all, int limit, bool size, const char *filters_json, int api_minor,
+                         char **out, size_t *out_len, arca_err *err) {
   static const char *const accepted[] = {"ancestor", "before", "exited", "id", "isolation", "label", "name", "status",
                                          "health", "since", "volume", "network", "is-task", "publish", "expose", NULL};
   list_ctx x = {.e = e, .all = all || limit > 0, .size = size, .api_minor = api_minor};
@@ -377,11 +406,19 @@ int containers_list_json(engine *e, bool all, int limit, bool size, const char *
   }
   containers_each(e, collect, &x);
   if (x.n > 1) qsort(x.rows, x.n, sizeof *x.rows, cmp_created);
-  *out = json_array();
+  strbuf text;
+  sb_init(&text);
+  sb_puts(&text, "[");
   for (size_t i = 0; i < x.n; i++) {
-    if (limit <= 0 || (int)i < limit) json_array_append_new(*out, summary(e, x.rows[i], size, api_minor));
+    if (limit <= 0 || (int)i < limit) {
+      if (i) sb_puts(&text, ",");
+      summary_append(e, x.rows[i], size, &text);
+    }
     container_put(e, x.rows[i]);
   }
+  sb_puts(&text, "]");
+  *out = text.buf;
+  *out_len = text.len;
   rc = 0;
 out:
   free(x.rows);

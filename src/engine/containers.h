@@ -80,6 +80,15 @@ typedef struct container {
   size_t nexec;
   int refs;                   /* guarded by containers_lock */
   uint64_t restart_gen;       /* a scheduled restart checks it is still wanted */
+  /* GET /containers/json row, serialized, reused while its inputs are unchanged (guarded by lock) */
+  uint64_t rev;               /* bumps at each container_save */
+  struct {
+    char *json;
+    uint64_t rev, net_rev;
+    cstate state;
+    char status[128];
+    char name[256];
+  } row;
 } container;
 
 typedef struct container_store {
@@ -125,8 +134,9 @@ int container_wait_end(struct engine *e, wait_handle *w, int cancel_fd, int *cod
 void container_wait_free(wait_handle *w);
 
 json_t *container_inspect_json(struct engine *e, container *c, bool size, int api_minor);
-int containers_list_json(struct engine *e, bool all, int limit, bool size, const char *filters_json, int api_minor,
-                         json_t **out, arca_err *err);
+/* GET /containers/json: the JSON array as text (rows are cached on the containers). */
+int containers_list_text(struct engine *e, bool all, int limit, bool size, const char *filters_json, int api_minor,
+                         char **out, size_t *out_len, arca_err *err);
 int containers_prune(struct engine *e, const char *filters_json, json_t **out, arca_err *err);
 
 /* Driver callbacks */

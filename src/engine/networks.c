@@ -421,7 +421,7 @@ int networks_open(engine *e, arca_err *err) {
     snprintf(ns->default_bridge_if, sizeof ns->default_bridge_if, "arca0");
   else
     snprintf(ns->default_bridge_if, sizeof ns->default_bridge_if, "arca%.6s", e->id);
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   int rc = store_net_load(e->store, STORE_NETWORKS, load_network, e, err);
   if (rc == 0) rc = store_net_load(e->store, STORE_ENDPOINTS, load_endpoint, e, err);
   if (rc == 0) rc = ensure_predefined_locked(e, err);
@@ -434,7 +434,7 @@ int networks_open(engine *e, arca_err *err) {
 void networks_release_all(engine *e, bool idle_only) {
   networks_state *ns = NETS(e);
   if (!ns) return;
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   size_t i = 0;
   void *v;
   while (strmap_next(&ns->by_id, &i, NULL, &v)) {
@@ -685,7 +685,7 @@ int network_create(engine *e, const json_t *body, int api_minor, json_t **out, a
   const char *bridge_name = json_string_value(json_object_get(opts, "com.docker.network.bridge.name"));
   if (bridge_name && strlen(bridge_name) > 15)
     return err_set(err, 400, "bridge name %s is too long: interface names have at most 15 characters", bridge_name);
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   int rc = create_locked(e, body, name, ipam_driver, ipv4, ipv6, out, err);
   pthread_mutex_unlock(&ns->lock);
   return rc;
@@ -749,7 +749,7 @@ static json_t *public_doc(const network *n) {
 
 int network_inspect_json(engine *e, const char *term, json_t **out, arca_err *err) {
   networks_state *ns = NETS(e);
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   network *n = network_find_locked(ns, term, err);
   if (!n) {
     pthread_mutex_unlock(&ns->lock);
@@ -812,7 +812,7 @@ int networks_list_json(engine *e, const char *filters_json, json_t **out, arca_e
     return -1;
   }
   json_t *list = json_array();
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   size_t i = 0;
   void *v;
   while (strmap_next(&ns->by_id, &i, NULL, &v)) {
@@ -855,7 +855,7 @@ static int remove_locked(engine *e, network *n, arca_err *err) {
 
 int network_remove(engine *e, const char *term, arca_err *err) {
   networks_state *ns = NETS(e);
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   network *n = network_find_locked(ns, term, err);
   int rc = n ? remove_locked(e, n, err) : -1;
   pthread_mutex_unlock(&ns->lock);
@@ -874,7 +874,7 @@ int networks_prune(engine *e, const char *filters_json, json_t **out, arca_err *
     return -1;
   }
   json_t *deleted = json_array();
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   bool again = true;
   while (again) {
     again = false;
@@ -916,7 +916,7 @@ int network_connect(engine *e, const char *term, const json_t *body, arca_err *e
   if (container_get(e, cname, &c, err) < 0) return -1;
   pthread_mutex_lock(&c->lock);
   int rc = 0;
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   network *n = network_find_locked(ns, term, err);
   char net_name[256] = "", net_id[65] = "";
   if (n) {
@@ -930,7 +930,7 @@ int network_connect(engine *e, const char *term, const json_t *body, arca_err *e
                  c->id);
   if (rc == 0) rc = networks_connect_config_locked(e, c, net_name, epcfg, err);
   if (rc == 0 && container_is_running(c) && c->state != CS_RESTARTING) {
-    pthread_mutex_lock(&ns->lock);
+    networks_lock_write(ns);
     n = strmap_get(&ns->by_id, net_id);
     if (!n) rc = err_set(err, 404, "network %s not found", term);
     else {
@@ -955,7 +955,7 @@ int network_disconnect(engine *e, const char *term, const json_t *body, arca_err
   if (container_get(e, cname, &c, err) < 0) return -1;
   pthread_mutex_lock(&c->lock);
   int rc = 0;
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   network *n = network_find_locked(ns, term, err);
   char net_name[256];
   snprintf(net_name, sizeof net_name, "%s", n ? n->name : term);

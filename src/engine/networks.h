@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -31,6 +32,8 @@ void networks_close(struct engine *e);
 /* Lets the driver release what it keeps of each network between containers (a warm
  * bridge): every network at shutdown, those without endpoints at start-up (idle_only). */
 void networks_release_all(struct engine *e, bool idle_only);
+/* Changes whenever a network or an endpoint may have changed (see networks_lock_write). */
+uint64_t networks_revision(struct engine *e);
 
 /* POST /networks/create: body is Docker's NetworkCreateRequest. *out: {"Id","Warning"}.
  * api_minor < 48 ignores EnableIPv4 as dockerd does. */

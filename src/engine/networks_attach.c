@@ -340,7 +340,7 @@ int networks_attach_container(engine *e, container *c, bool files_in_place, arca
   if (!own_namespace(c)) return 0;
   const char *names[64];
   size_t nn = networks_to_join(c, names, ARRAY_LEN(names));
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   endpoints_teardown_locked(e, c->id, false); /* left by a daemon that died */
   int rc = 0;
   bool primary_done = false;
@@ -369,7 +369,7 @@ int networks_attach_container(engine *e, container *c, bool files_in_place, arca
 
 void networks_detach_container(engine *e, container *c) {
   networks_state *ns = NETS(e);
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   endpoints_teardown_locked(e, c->id, true);
   pthread_mutex_unlock(&ns->lock);
   volumes_stop(e, c);
@@ -420,7 +420,7 @@ int networks_connect_config_locked(engine *e, container *c, const char *net_name
   const char *mode = jstr(c->host_config, "NetworkMode");
   if (!strncmp(mode, "container:", 10))
     return err_set(err, 400, "container sharing network namespace with another container or host cannot be connected to any other network");
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   network *n = network_by_name_locked(ns, net_name);
   int rc = 0;
   if (!n) rc = err_set(err, 404, "network %s not found", net_name);
@@ -507,7 +507,7 @@ int networks_validate_create(engine *e, container *c, arca_err *err) {
   if (mode_net && !json_object_get(eps, mode_net)) json_object_set_new(eps, mode_net, json_object());
   /* each endpoint under its network's name, with the network's ID */
   json_t *fixed = json_object();
-  pthread_mutex_lock(&ns->lock);
+  networks_lock_write(ns);
   int rc = 0;
   const char *key;
   json_t *v;

@@ -66,6 +66,7 @@ typedef struct endpoint {
 
 struct networks_state {
   pthread_mutex_t lock;
+  uint64_t rev;          /* bumps in every section that may change networks or endpoints */
   strmap by_id;          /* id -> network* */
   endpoint *endpoints;
   ipam_pool *pools;      /* default-address-pools, then an IPv6 ULA pool of this daemon */
@@ -74,6 +75,13 @@ struct networks_state {
 };
 
 #define NETS(e) ((e)->networks)
+
+/* Takes ns->lock for a section that may change networks or endpoints: container rows cached
+ * for GET /containers/json are rebuilt after it. */
+static inline void networks_lock_write(networks_state *ns) {
+  pthread_mutex_lock(&ns->lock);
+  __atomic_add_fetch(&ns->rev, 1, __ATOMIC_RELEASE);
+}
 
 /* networks.c */
 /* Docker's FindNetwork: full ID, exact name, unique ID prefix. 404 "network x not found". */

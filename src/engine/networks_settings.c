@@ -24,6 +24,8 @@ static const char *jstr(const json_t *o, const char *k) {
 
 static json_t *copy_or_null(const json_t *v) { return v && !json_is_null(v) ? json_deep_copy(v) : json_null(); }
 
+uint64_t networks_revision(engine *e) { return __atomic_load_n(&NETS(e)->rev, __ATOMIC_ACQUIRE); }
+
 static bool running(const container *c) { return c->state == CS_RUNNING || c->state == CS_PAUSED; }
 
 json_t *dns_names_json(const container *c, const json_t *aliases) {

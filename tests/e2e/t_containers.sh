@@ -62,6 +62,16 @@ assert_match "$id" "^[0-9a-f]{64}$" "run -d prints the ID"
 assert_eq "/web" "$(dk inspect --format '{{.Name}}' "${id:0:12}")" "short ID lookup"
 assert_eq "running" "$(dk inspect --format '{{.State.Status}}' web)" "state running"
 assert_contains "$(dk ps --format '{{.Names}} {{.Status}}')" "web Up" "ps lists it"
+# rows of GET /containers/json are cached per container: each change must show
+dk create --name row1 busybox true >/dev/null
+row() { dk ps -a --filter name="$1" --format '{{.Names}} {{.State}} {{.Status}}'; }
+assert_eq "row1 created Created" "$(row row1)" "ps row of a created container"
+dk rename row1 row2
+assert_eq "row2 created Created" "$(row row2)" "ps follows a rename"
+dk start -a row2 >/dev/null
+assert_match "$(row row2)" "^row2 exited Exited \(0\) .*ago$" "ps follows start and exit"
+dk rm row2 >/dev/null
+assert_eq "" "$(row row2)" "ps follows a removal"
 sleep 0.6
 assert_contains "$(dk logs web)" "tick" "logs"
 assert_eq 2 "$(dk logs --tail 2 web | wc -l)" "logs --tail"

@@ -137,7 +137,10 @@ assert_contains "$out" "$B1IP	db ${B1IP:+$(dk inspect -f '{{.Config.Hostname}}' 
 assert_contains "$out" "reached" "link alias reachable"
 
 # ---- live connect and disconnect
+ps_nets() { dk ps -a --filter name="$1" --format '{{.Names}} {{.Networks}}' | awk -v n="$1" '$1 == n {print $2}' | tr ',' '\n' | sort | paste -sd' '; }
+assert_eq "bridge" "$(ps_nets b2)" "ps before connect"
 dk network connect --alias extra net1 b2
+assert_eq "bridge net1" "$(ps_nets b2)" "ps follows a connect (rows are cached)"
 assert_match "$(dk exec b2 ip -4 -o addr show eth1)" "inet $SUB\.[0-9]+/24" "connect adds eth1"
 B2N1=$(dk inspect -f '{{.NetworkSettings.Networks.net1.IPAddress}}' b2)
 assert_contains "$(dk exec b2 cat /etc/hosts)" "$B2N1	" "connect updates /etc/hosts live"
@@ -147,6 +150,7 @@ out=$(dk network connect net1 b2 2>&1); assert_contains "$out" "endpoint with na
 out=$(dk network connect nosuch b2 2>&1); assert_contains "$out" "network nosuch not found" "connect to a missing network"
 assert_eq "bridge net1" "$(dk inspect b2 | jq -r '.[0].NetworkSettings.Networks | keys | join(" ")')" "nothing changed by the failed connect"
 dk network disconnect net1 b2
+assert_eq "bridge" "$(ps_nets b2)" "ps follows a disconnect"
 assert_eq "" "$(dk exec b2 ip -o link show eth1 2>/dev/null)" "disconnect removes eth1"
 assert_not_contains "$(dk exec b2 cat /etc/hosts)" "$B2N1	" "disconnect updates /etc/hosts"
 assert_eq "bridge" "$(dk inspect b2 | jq -r '.[0].NetworkSettings.Networks | keys | join(" ")')" "disconnected in inspect"
