@@ -167,7 +167,8 @@ static int op_remove(rt_driver *rd, const char *id, arca_err *err) {
   autofree char *run_dir = lx_run_dir(d->exec_root, id);
   autofree char *ctr_dir = lx_ctr_dir(d->data_root, id);
   autofree char *c_dir = xasprintf("%s/c", d->exec_root);
-  if (rm_rf(run_dir, err) < 0 || rm_rf(ctr_dir, err) < 0) return -1;
+  if (lx_trash_remove(d, d->exec_root, run_dir, err) < 0 || lx_trash_remove(d, d->data_root, ctr_dir, err) < 0)
+    return -1;
   rmdir(c_dir); /* when it was the last one */
   ctr_forget(d, id);
   if (log_enabled(LOG_DEBUG)) {
@@ -394,6 +395,7 @@ static void op_destroy(rt_driver *rd) {
   lx_monitor_stop(d);
   lx_execs_stop(d);
   lx_veth_settle(d, NULL);
+  lx_trash_close(d);
   while (d->ctrs) {
     lx_ctr *c = d->ctrs;
     d->ctrs = c->next;
@@ -475,7 +477,7 @@ int rt_linux_new(const rt_linux_config *cfg, rt_exit_fn on_exit, rt_oom_fn on_oo
     err_errno(err, 500, errno, "eventfd");
   } else if (mkdir_p(containers, 0711, err) == 0 && mkdir_p(d->exec_root, 0711, err) == 0 &&
              mkdir_p(d->runc_root, 0700, err) == 0 && mkdir_p(d->exits_dir, 0700, err) == 0 &&
-             lx_monitor_start(d, err) == 0) {
+             lx_trash_open(d, err) == 0 && lx_monitor_start(d, err) == 0) {
     *out = &d->base;
     return 0;
   }

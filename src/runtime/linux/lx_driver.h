@@ -40,6 +40,8 @@ typedef struct lx_ctr {
   struct rt_attach *pending; /* attachments waiting for start (rt_attach.next_pending) */
 } lx_ctr;
 
+typedef struct lx_trash lx_trash;
+
 typedef struct lx_driver {
   rt_driver base; /* first: the engine sees an rt_driver */
   char *data_root, *exec_root, *runtime_path, *conmon_path, *netavark_path, *aardvark_path,
@@ -54,6 +56,7 @@ typedef struct lx_driver {
   size_t exec_threads;
 
   void *veth_pending; /* veth.c: interfaces being deleted in the background */
+  lx_trash *trash;    /* trash.c: directories being deleted in the background */
 
   int stop_fd; /* eventfd, readable once destroy has begun */
   int inotify_fd;
@@ -62,6 +65,23 @@ typedef struct lx_driver {
 } lx_driver;
 
 static inline lx_driver *lx_of(rt_driver *d) { return (lx_driver *)d; }
+
+/* ---- isolated.c ------------------------------------------------------------------ */
+/* Runs fn(arg) on a thread of its own, which may unshare its file system attributes or
+ * namespaces; returns fn's result (0 or -errno), or -errno when no thread could start. */
+int lx_isolated(int (*fn)(void *), void *arg);
+
+/* ---- trash.c --------------------------------------------------------------------- */
+/* Empties <data_root>/trash and <exec_root>/trash (left by a crash) and starts the thread
+ * that deletes what is put there. */
+int lx_trash_open(lx_driver *d, arca_err *err);
+/* Removes path (under root, data_root or exec_root) at once by renaming it into root's
+ * trash; the files are deleted in the background. Missing path: 0. */
+int lx_trash_remove(lx_driver *d, const char *root, const char *path, arca_err *err);
+/* Waits until the trash is empty. */
+void lx_trash_settle(lx_driver *d);
+/* Deletes what is left and stops the thread. */
+void lx_trash_close(lx_driver *d);
 
 /* ---- driver.c -------------------------------------------------------------------- */
 /* The table entry of id, made when create is set; NULL otherwise. Lock held. */

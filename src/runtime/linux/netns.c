@@ -20,30 +20,24 @@
 #include "runtime/linux/lx_driver.h"
 #include "runtime/linux/lx_paths.h"
 
-/* In a child (unshare would move only the calling thread otherwise): a new namespace, lo
- * up, the namespace bind-mounted on target. System calls only between fork and _exit. */
-static int make_netns(const char *target) {
-  pid_t pid = fork();
-  if (pid < 0) return -errno;
-  if (pid == 0) {
-    if (unshare(CLONE_NEWNET) < 0) _exit(errno);
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) _exit(errno);
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    memcpy(ifr.ifr_name, "lo", 3);
-    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) _exit(errno);
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) _exit(errno);
-    if (mount("/proc/self/ns/net", target, NULL, MS_BIND, NULL) < 0) _exit(errno);
-    _exit(0);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -errno;
-  }
-  return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
+/* On a thread of its own (unshare moves only the calling thread, which then ends): a new
+ * namespace, lo up, the namespace bind-mounted on target. */
+static int make_netns_here(void *arg) {
+  const char *target = arg;
+  if (unshare(CLONE_NEWNET) < 0) return -errno;
+  autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return -errno;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return -errno;
+  if (mount("/proc/thread-self/ns/net", target, NULL, MS_BIND, NULL) < 0) return -errno;
+  return 0;
 }
+
+static int make_netns(const char *target) { return lx_isolated(make_netns_here, (void *)target); }
 
 int lx_netns_create(lx_driver *d, const char *id, arca_err *err) {
   autofree char *path = lx_netns_path(d->exec_root, id);
