@@ -193,6 +193,12 @@ fail:
   api_reply_error(req, &err);
 }
 
+/* POST /session is BuildKit's gRPC tunnel; Arca builds with the classic builder only. */
+void api_session(api_req *req) {
+  api_reply_errorf(req, 501,
+                   "BuildKit sessions are not supported by Arca: build with the classic builder (DOCKER_BUILDKIT=0)");
+}
+
 void api_build_cancel(api_req *req) {
   const char *id = api_query(req, "id");
   if (!id || !*id) {

@@ -82,6 +82,7 @@ static const api_route routes[] = {
     {"POST", "/build", api_build, API_BODY_STREAM},
     {"POST", "/build/prune", api_build_prune, API_BODY_NONE},
     {"POST", "/build/cancel", api_build_cancel, API_BODY_NONE},
+    {"POST", "/session", api_session, API_BODY_NONE},
 
     /* swarm (never a member) */
     {"GET", "/swarm", api_swarm_inspect, API_BODY_NONE},

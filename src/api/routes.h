@@ -70,6 +70,7 @@ void api_container_resize(api_req *req);
 void api_build(api_req *req);
 void api_build_prune(api_req *req);
 void api_build_cancel(api_req *req);
+void api_session(api_req *req);
 /* exec.c */
 void api_exec_create(api_req *req);
 void api_exec_start(api_req *req);

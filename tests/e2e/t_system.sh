@@ -69,6 +69,8 @@ assert_eq 404 "$API_STATUS" "unknown versioned path"
 hdr=$(curl -sS -D - -o /dev/null --unix-socket "$T_SOCK" http://arca/nope)
 assert_contains "$hdr" "Api-Version: 1.51" "headers on errors too"
 assert_contains "$hdr" "Content-Type: application/json" "error content type"
+api POST /session; body=$API_BODY
+assert_eq "501 DOCKER_BUILDKIT=0" "$API_STATUS $(jq -r .message <<<"$body" | grep -o 'DOCKER_BUILDKIT=0')" "BuildKit session refused clearly"
 
 # swarm and friends: what a non-member dockerd says
 out=$(dk node ls 2>&1); rc=$?
