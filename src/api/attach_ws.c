@@ -1,7 +1,7 @@
 /* GET /containers/{id}/attach/ws: the container's stdio over a WebSocket (RFC 6455), as
  * dockerd serves it: binary frames (API >= 1.28), never multiplexed. */
 #include <errno.h>
-#include <openssl/evp.h>
+#include "common/lazy_crypto.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

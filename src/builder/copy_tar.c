@@ -1,7 +1,6 @@
 #include "builder/copy_tar.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * (build_prepare), the stage loop with Docker's step output (build_run), FROM, tags.
  * Instructions are in build_dispatch.c and build_copy.c, images and the cache in
  * build_commit.c and build_cache.c. */
-#include <curl/curl.h>
+#include "common/lazy_curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -14,9 +14,8 @@
  * dest/<name> when dest is an existing directory or ends in '/'; missing parents are made
  * 0755 (owned by --chown's user for a file, by root for a directory's parents); ADD unpacks
  * a local tar archive (any compression) into dest, keeping the archive's owners. */
-#include <archive.h>
-#include <archive_entry.h>
-#include <curl/curl.h>
+#include "common/lazy_archive.h"
+#include "common/lazy_curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,8 +1,7 @@
 /* save, load and import (see image_archive.h). */
 #include "engine/image_archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include "common/lazy_crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

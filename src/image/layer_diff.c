@@ -10,8 +10,7 @@
  * to their parent, xattrs are read through /proc/self/fd/<parent>/<name>. */
 #include "image/layer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -13,8 +13,7 @@
  * ARCHIVE_EXTRACT_UNLINK, and walks the path from "/", hence the realpath of target_dir. */
 #include "image/layer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* Where a registry is reached: Docker's endpoint list and its insecure-registry test
  * (moby daemon/pkg/registry service_v2.go and config.go). */
 #include <arpa/inet.h>
-#include <curl/curl.h>
+#include "common/lazy_curl.h"
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>

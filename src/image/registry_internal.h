@@ -3,7 +3,7 @@
 #ifndef ARCA_IMAGE_REGISTRY_INTERNAL_H
 #define ARCA_IMAGE_REGISTRY_INTERNAL_H
 
-#include <curl/curl.h>
+#include "common/lazy_curl.h"
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>

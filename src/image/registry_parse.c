@@ -1,7 +1,7 @@
 /* The registry client's pure parsers: base64, X-Registry-Auth, WWW-Authenticate, Link,
  * scope strings. No I/O, no shared state. */
 #include <ctype.h>
-#include <curl/curl.h>
+#include "common/lazy_curl.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -21,8 +21,7 @@
  *   directory.Size counts: the sizes of everything but directories, hard links once. */
 #include "runtime/linux/lx_files.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

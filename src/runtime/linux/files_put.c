@@ -26,8 +26,7 @@
  * are set after the last entry. Gzip, bzip2, xz and zstd input is decompressed. */
 #include "runtime/linux/lx_cp.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy_archive.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
