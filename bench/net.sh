@@ -4,7 +4,7 @@
 #   - TCP throughput from the host through a published port (the host's iperf3, 5 s)
 #   - latency of a DNS lookup of a container name from another container on the network:
 #     `getent hosts <name>` repeated, minus `getent passwd root` repeated (the same process
-#     start-up without any name service traffic)
+#     start-up without any name service traffic); the median of five such rounds
 # The iperf3 and client images come from tests/e2e/lib/netfixtures.sh (Debian packages) and
 # are loaded into each daemon with `docker load`. Target (issue 6): at least dockerd's
 # throughput and lookup latency.
@@ -32,7 +32,7 @@ done
 declare -A C2C HOSTPORT DNS
 # measure NAME: DOCKER_HOST is set; fills the three figures
 measure() {
-  local name=$1 port out t_dns t_hosts
+  local name=$1 port out
   for img in iperf3 netclient; do docker load -q -i "$BENCH_WORK/$img.tar" >/dev/null || return 1; done
   docker rm -f bench-srv >/dev/null 2>&1
   docker network rm benchnet >/dev/null 2>&1
@@ -50,9 +50,9 @@ measure() {
           e=$(date +%s%N); echo $(( (e - s) / N / 1000 )); }
     b() { local s e; s=$(date +%s%N); for ((i = 0; i < N; i++)); do getent passwd root >/dev/null || exit 1; done
           e=$(date +%s%N); echo $(( (e - s) / N / 1000 )); }
-    echo "$(t bench-srv) $(b)"')
-  read -r t_dns t_hosts <<<"$out"
-  if [ -n "${t_dns:-}" ] && [ -n "${t_hosts:-}" ]; then DNS[$name]=$((t_dns - t_hosts)); fi
+    for r in 1 2 3 4 5; do echo "$(( $(t bench-srv) - $(b) ))"; done')
+  # the median of five rounds, each lookups minus the same process start-ups
+  DNS[$name]=$(sort -n <<<"$out" | sed -n 3p)
   docker rm -f bench-srv >/dev/null
   docker network rm benchnet >/dev/null
   docker rmi -f arca-bench/iperf3 arca-bench/netclient >/dev/null 2>&1
