@@ -14,8 +14,11 @@
  * teardown then runs through a short-lived sandbox of the driver's own, so nothing of the
  * network is left on the host. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -70,6 +73,20 @@ static int run_ip(const char *const args[], arca_err *err) {
   return rc;
 }
 
+/* A Linux bridge whose address was never set takes the lowest address of its ports, and
+ * changes it as ports come and go: containers then keep sending to a gateway address that
+ * no port owns any more (the frames are lost until their ARP entry expires). Setting the
+ * address, even to the one it has, fixes it for the bridge's life, as dockerd does. */
+static void pin_bridge_mac(const char *bridge) {
+  autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", bridge);
+  if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0 || ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+    log_kv(LOG_WARN, "bridge address not pinned", "bridge", bridge, "error", strerror(errno), NULL);
+}
+
 void lx_network_warm(lx_driver *d, const json_t *request) {
   (void)d;
   const char *key;
@@ -79,6 +96,7 @@ void lx_network_warm(lx_driver *d, const json_t *request) {
     const char *bridge = json_string_value(json_object_get(info, "network_interface"));
     const char *id = json_string_value(json_object_get(info, "id"));
     if (!driver || strcmp(driver, "bridge") || !bridge || !id || !link_exists(bridge)) continue;
+    pin_bridge_mac(bridge);
     char anchor[IFNAME_MAX + 1], peer[IFNAME_MAX + 1];
     anchor_name(id, anchor);
     anchor_peer_name(id, peer);
