@@ -10,7 +10,6 @@
 #   fails TEXT             the build must fail and print TEXT
 #   exitcode N             ... with this exit status of the CLI
 #   norun                  the image cannot run here (other platform, scratch)
-#   nocache                skip the "a rebuild is fully cached" check
 # Directives of the check phase (the caller defines check_<directive> functions):
 #   inspect TEMPLATE VALUE    docker image inspect -f TEMPLATE
 #   layers N / nhistory N      RootFS layers / history entries
@@ -33,13 +32,12 @@ bc_cases() { # dir: the case directories in order
 }
 
 bc_load() { # case dir: the build-phase directives into BC_*
-  BC_FLAGS=() BC_PRE=() BC_FAILS="" BC_EXIT="" BC_NORUN="" BC_NOCACHE=""
+  BC_FLAGS=() BC_PRE=() BC_FAILS="" BC_EXIT="" BC_NORUN=""
   flags() { BC_FLAGS+=("$@"); }
   pre() { BC_PRE+=("$1" "$2"); }
   fails() { BC_FAILS=$1; }
   exitcode() { BC_EXIT=$1; }
   norun() { BC_NORUN=1; }
-  nocache() { BC_NOCACHE=1; }
   local f
   for f in $BC_CHECKS; do eval "$f() { :; }"; done
   # shellcheck source=/dev/null
@@ -52,7 +50,6 @@ bc_checks() { # case dir: sources the expect file again with the caller's check 
   fails() { :; }
   exitcode() { :; }
   norun() { :; }
-  nocache() { :; }
   local f
   for f in $BC_CHECKS; do eval "$f() { check_$f \"\$@\"; }"; done
   # shellcheck source=/dev/null
