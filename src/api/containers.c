@@ -15,12 +15,6 @@
 #include "engine/engine.h"
 #include "engine/logs.h"
 
-static int minor(api_req *req) {
-  const char *v = api_version_string(req);
-  const char *dot = strchr(v, '.');
-  return dot ? atoi(dot + 1) : 51;
-}
-
 static void reply_ok_or_error(api_req *req, int rc, const arca_err *err, int ok_status) {
   if (rc == 0) {
     api_reply_empty(req, ok_status);
@@ -46,7 +40,7 @@ void api_containers_create(api_req *req) {
   }
   char id[65];
   json_t *warnings = NULL;
-  int rc = container_create(api_engine(req), body, api_query(req, "name"), api_query(req, "platform"), minor(req), id,
+  int rc = container_create(api_engine(req), body, api_query(req, "name"), api_query(req, "platform"), api_version_minor(req), id,
                             &warnings, &err);
   json_decref(body);
   if (rc < 0) {
@@ -67,7 +61,7 @@ void api_containers_list(api_req *req) {
   char *out;
   size_t len;
   if (containers_list_text(api_engine(req), api_query_bool(req, "all", false), (int)limit,
-                           api_query_bool(req, "size", false), api_query(req, "filters"), minor(req), &out, &len,
+                           api_query_bool(req, "size", false), api_query(req, "filters"), api_version_minor(req), &out, &len,
                            &err) < 0) {
     api_reply_error(req, &err);
     return;
@@ -82,7 +76,7 @@ void api_container_inspect(api_req *req) {
     api_reply_error(req, &err);
     return;
   }
-  json_t *doc = container_inspect_json(api_engine(req), c, api_query_bool(req, "size", false), minor(req));
+  json_t *doc = container_inspect_json(api_engine(req), c, api_query_bool(req, "size", false), api_version_minor(req));
   container_put(api_engine(req), c);
   api_reply_json(req, 200, doc);
 }

@@ -65,6 +65,8 @@ const char *api_header(api_req *req, const char *name);
 bool api_version_at_least(api_req *req, int major, int minor);
 bool api_version_less_than(api_req *req, int major, int minor);
 const char *api_version_string(api_req *req);
+/* The minor number of the request's API version (1.X), 51 for an unversioned path. */
+int api_version_minor(api_req *req);
 
 /* JSON body (API_BODY_JSON routes). An empty body gives *out = NULL and success. Malformed
  * JSON or a wrong Content-Type gives Docker's 400 texts. */
@@ -76,6 +78,9 @@ uint64_t api_body_size(api_req *req);
 
 /* Answers. Exactly one per request. */
 void api_reply_json(api_req *req, int status, json_t *body); /* steals body */
+/* The answer of an engine call: its error when rc < 0, else out (stolen) with status, or an
+ * empty answer with status when out is NULL. */
+void api_reply_result(api_req *req, int rc, const arca_err *err, int status, json_t *out);
 /* A JSON document already serialized (len bytes, malloc'd; stolen). */
 void api_reply_json_text(api_req *req, int status, char *text, size_t len);
 void api_reply_error(api_req *req, const arca_err *err);

@@ -7,12 +7,6 @@
 #include "common/cleanup.h"
 #include "engine/engine.h"
 
-static int minor(api_req *req) {
-  const char *v = api_version_string(req);
-  const char *dot = strchr(v, '.');
-  return dot ? atoi(dot + 1) : 51;
-}
-
 void api_images_list(api_req *req) {
   arca_err err;
   json_t *out = NULL;
@@ -28,7 +22,7 @@ void api_images_list(api_req *req) {
   }
   bool shared = api_version_at_least(req, 1, 42) && api_query_bool(req, "shared-size", false);
   if (images_list_json(api_engine(req), api_query_bool(req, "all", false), api_query_bool(req, "digests", false),
-                       shared, f, minor(req), &out, &err) < 0) {
+                       shared, f, api_version_minor(req), &out, &err) < 0) {
     api_reply_error(req, &err);
     return;
   }
@@ -42,7 +36,7 @@ void api_image_inspect(api_req *req) {
     api_reply_error(req, &err);
     return;
   }
-  json_t *doc = image_inspect_json(api_engine(req), id, minor(req));
+  json_t *doc = image_inspect_json(api_engine(req), id, api_version_minor(req));
   if (!doc) {
     api_reply_errorf(req, 404, "No such image: %s", api_param(req, "name"));
     return;

@@ -7,23 +7,11 @@
 #include "engine/engine.h"
 #include "engine/networks.h"
 
-static int minor(api_req *req) {
-  const char *v = api_version_string(req);
-  const char *dot = strchr(v, '.');
-  return dot ? atoi(dot + 1) : 51;
-}
-
-static void reply(api_req *req, int rc, const arca_err *err, int status, json_t *out) {
-  if (rc < 0) api_reply_error(req, err);
-  else if (out) api_reply_json(req, status, out);
-  else api_reply_empty(req, status);
-}
-
 void api_networks_list(api_req *req) {
   arca_err err;
   json_t *out = NULL;
   int rc = networks_list_json(api_engine(req), api_query(req, "filters"), &out, &err);
-  reply(req, rc, &err, 200, out);
+  api_reply_result(req, rc, &err, 200, out);
 }
 
 void api_network_inspect(api_req *req) {
@@ -35,16 +23,16 @@ void api_network_inspect(api_req *req) {
     rc = err_set(&err, 404, "network %s not found", api_param(req, "id"));
   else
     rc = network_inspect_json(api_engine(req), api_param(req, "id"), &out, &err);
-  reply(req, rc, &err, 200, out);
+  api_reply_result(req, rc, &err, 200, out);
 }
 
 void api_network_create(api_req *req) {
   arca_err err;
   json_t *body = NULL, *out = NULL;
   int rc = api_body_json(req, &body, &err);
-  if (rc == 0) rc = network_create(api_engine(req), body, minor(req), &out, &err);
+  if (rc == 0) rc = network_create(api_engine(req), body, api_version_minor(req), &out, &err);
   json_decref(body);
-  reply(req, rc, &err, 201, out);
+  api_reply_result(req, rc, &err, 201, out);
 }
 
 void api_network_connect(api_req *req) {
@@ -53,7 +41,7 @@ void api_network_connect(api_req *req) {
   int rc = api_body_json(req, &body, &err);
   if (rc == 0) rc = network_connect(api_engine(req), api_param(req, "id"), body, &err);
   json_decref(body);
-  reply(req, rc, &err, 200, NULL);
+  api_reply_result(req, rc, &err, 200, NULL);
 }
 
 void api_network_disconnect(api_req *req) {
@@ -62,18 +50,18 @@ void api_network_disconnect(api_req *req) {
   int rc = api_body_json(req, &body, &err);
   if (rc == 0) rc = network_disconnect(api_engine(req), api_param(req, "id"), body, &err);
   json_decref(body);
-  reply(req, rc, &err, 200, NULL);
+  api_reply_result(req, rc, &err, 200, NULL);
 }
 
 void api_network_delete(api_req *req) {
   arca_err err;
   int rc = network_remove(api_engine(req), api_param(req, "id"), &err);
-  reply(req, rc, &err, 204, NULL);
+  api_reply_result(req, rc, &err, 204, NULL);
 }
 
 void api_networks_prune(api_req *req) {
   arca_err err;
   json_t *out = NULL;
   int rc = networks_prune(api_engine(req), api_query(req, "filters"), &out, &err);
-  reply(req, rc, &err, 200, out);
+  api_reply_result(req, rc, &err, 200, out);
 }

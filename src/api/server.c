@@ -151,6 +151,11 @@ bool api_version_less_than(api_req *req, int major, int minor) {
 }
 const char *api_version_string(api_req *req) { return req->version; }
 
+int api_version_minor(api_req *req) {
+  const char *dot = strchr(req->version, '.');
+  return dot ? atoi(dot + 1) : 51;
+}
+
 int api_body_json(api_req *req, json_t **out, arca_err *err) {
   *out = NULL;
   const char *ct = api_header(req, "Content-Type");
@@ -221,6 +226,12 @@ void api_reply_json_text(api_req *req, int status, char *text, size_t len) {
   text[len] = '\n';
   text[len + 1] = '\0';
   reply_buffer(req, status, "application/json", text, len + 1);
+}
+
+void api_reply_result(api_req *req, int rc, const arca_err *err, int status, json_t *out) {
+  if (rc < 0) api_reply_error(req, err);
+  else if (out) api_reply_json(req, status, out);
+  else api_reply_empty(req, status);
 }
 
 void api_reply_error(api_req *req, const arca_err *err) {
