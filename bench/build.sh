@@ -44,7 +44,6 @@ CMD ["ls", "/app"]
 EOF
 
 ms() { echo $(((($2 - $1) + 500000) / 1000000)); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A COLD WARM
 measure() { # name: DOCKER_HOST set

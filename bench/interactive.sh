@@ -24,12 +24,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s%N; }
 
 fixtures_build "$CACHE" >/dev/null || exit 1
-registry_start "$BENCH_WORK/registry" --port 5000 >/dev/null || { echo "registry on 127.0.0.1:5000 failed" >&2; exit 1; }
-registry_push_layout "$CACHE/oci/busybox" busybox:latest >/dev/null 2>&1 || exit 1
+bench_registry "$CACHE" busybox busybox || exit 1
 
 measure() { # label: fills EXEC[label] (ms) and PIPE[label] (MB/s)
   docker pull -q 127.0.0.1:5000/busybox >/dev/null && docker tag 127.0.0.1:5000/busybox busybox

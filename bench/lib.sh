@@ -5,6 +5,17 @@ PEERS=${PEERS:-$ROOT/../shared/peers/peers.sh}
 ARCAD=${ARCAD:-$ROOT/build/arcad}
 BENCH_WORK=$(mktemp -d /tmp/arca-bench.XXXXXX)
 
+# The median of the numbers on stdin, one per line; a clock in nanoseconds.
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s%N; }
+
+# The registry of the runs on 127.0.0.1:5000 (fixtures.sh and registry.sh sourced), with
+# the OCI layout LAYOUT of the fixture cache pushed as NAME:latest; REGISTRY_PID set.
+bench_registry() { # cache layout name
+  registry_start "$BENCH_WORK/registry" --port 5000 >/dev/null || { echo "registry on 127.0.0.1:5000 failed (port busy?)" >&2; return 1; }
+  registry_push_layout "$1/oci/$2" "$3:latest" >/dev/null 2>&1
+}
+
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # RSS in kB of a PID and its descendants (dockerd counts its containerd)

@@ -22,12 +22,10 @@ trap cleanup EXIT
 echo "building the big fixture (cached) ..."
 fixtures_build "$CACHE" >/dev/null && fixtures_build_big "$CACHE" >/dev/null || exit 1
 size=$(du -sb "$CACHE/oci/big/blobs" | cut -f1)
-registry_start "$BENCH_WORK/registry" --port 5000 >/dev/null || { echo "registry on 127.0.0.1:5000 failed (port busy?)" >&2; exit 1; }
-registry_push_layout "$CACHE/oci/big" big:latest >/dev/null 2>&1 || exit 1
+bench_registry "$CACHE" big big || exit 1
 REF=127.0.0.1:5000/big:latest
 
 ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A T
 # Arca (release build)
@@ -51,7 +49,7 @@ lt=()
 for i in $(seq 1 20); do
   lt+=("$(curl -s -o /dev/null -w '%{time_total}' --unix-socket "$BENCH_WORK/arca.sock" http://x/images/json | awk '{printf "%.2f", $1*1000}')")
 done
-LIST=$(printf '%s\n' "${lt[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+LIST=$(printf '%s\n' "${lt[@]}" | median)
 arca_stop
 
 # skopeo copy into an OCI layout

@@ -26,12 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s%N; }
 
 fixtures_build "$CACHE" >/dev/null || exit 1
-registry_start "$BENCH_WORK/registry" --port 5000 >/dev/null || { echo "registry on 127.0.0.1:5000 failed" >&2; exit 1; }
-registry_push_layout "$CACHE/oci/busybox" busybox:latest >/dev/null 2>&1 || exit 1
+bench_registry "$CACHE" busybox busybox || exit 1
 
 run_latency() { # label
   docker pull -q 127.0.0.1:5000/busybox >/dev/null && docker tag 127.0.0.1:5000/busybox busybox
@@ -93,7 +90,7 @@ lt=()
 for i in $(seq 1 20); do
   lt+=("$(curl -s -o /dev/null -w '%{time_total}' --unix-socket "$BENCH_WORK/arca.sock" 'http://x/containers/json?all=1' | awk '{printf "%.2f", $1*1000}')")
 done
-LIST=$(printf '%s\n' "${lt[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+LIST=$(printf '%s\n' "${lt[@]}" | median)
 docker rm -f $(docker ps -aq) >/dev/null 2>&1
 arca_stop
 
