@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/tar_write.h"
 #include "common/util.h"
 
 #define COPY_BUF_SIZE (128 * 1024)
@@ -195,49 +196,17 @@ static int copy_file(diff_walker *w, int dirfd, const char *name, const char *re
   if (fd < 0 && errno == EPERM) fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return err_errno(err, 500, errno, "open %s", rel);
   autoclose int file = fd;
-  int64_t left = size;
-  while (left > 0) {
-    ssize_t r = read(file, w->buf, sizeof w->buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return err_errno(err, 500, errno, "read %s", rel);
-    if (r == 0) break; /* shrank since stat: libarchive pads the entry with zeros */
-    size_t n = (size_t)r < (uint64_t)left ? (size_t)r : (size_t)left;
-    if (archive_write_data(w->tar, w->buf, n) < 0) return tar_error(w, rel, err);
-    left -= (int64_t)n;
-  }
-  return 0;
+  return tar_write_content(w->tar, file, size, w->buf, sizeof w->buf, rel, err);
 }
 
 /* One node other than a whiteout: its entry, then its content. */
 static int write_node(diff_walker *w, int dirfd, const char *name, const char *rel,
                       const struct stat *st, arca_err *err) {
   autofree char *path = S_ISDIR(st->st_mode) ? xasprintf("%s/", rel) : xstrdup(rel);
-  autoarchive_entry struct archive_entry *e = archive_entry_new();
-  archive_entry_set_pathname(e, path);
-  archive_entry_set_mode(e, st->st_mode);
-  archive_entry_set_uid(e, st->st_uid);
-  archive_entry_set_gid(e, st->st_gid);
-  archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
-  bool has_data = false;
-  if (S_ISREG(st->st_mode)) {
-    const char *first = st->st_nlink > 1 ? hardlink_target(w, st, rel) : NULL;
-    if (first) {
-      archive_entry_set_hardlink(e, first);
-      archive_entry_set_size(e, 0);
-    } else {
-      archive_entry_set_size(e, st->st_size);
-      has_data = st->st_size > 0;
-    }
-  } else if (S_ISLNK(st->st_mode)) {
-    char target[PATH_MAX];
-    ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
-    if (n < 0) return err_errno(err, 500, errno, "readlink %s", rel);
-    target[n] = '\0';
-    archive_entry_set_symlink(e, target);
-  } else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
-    archive_entry_set_rdevmajor(e, major(st->st_rdev));
-    archive_entry_set_rdevminor(e, minor(st->st_rdev));
-  }
+  const char *first = S_ISREG(st->st_mode) && st->st_nlink > 1 ? hardlink_target(w, st, rel) : NULL;
+  bool has_data;
+  autoarchive_entry struct archive_entry *e = tar_entry_from_stat(dirfd, name, st, path, first, rel, &has_data, err);
+  if (!e) return -1;
   /* A hard link shares its first path's inode: its xattrs travel there. */
   autofree char *proc_path = xasprintf("/proc/self/fd/%d/%s", dirfd, name);
   if (!archive_entry_hardlink(e) && add_xattrs(e, proc_path, rel, err) < 0) return -1;

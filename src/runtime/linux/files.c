@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/tar_write.h"
 #include "common/util.h"
 #include "image/layer.h"
 #include "runtime/linux/lx_fsview.h"
@@ -219,17 +220,7 @@ static int copy_content(tar_out *t, int dirfd, const char *name, const char *cpa
   }
   if (fd < 0) return err_errno(err, 500, errno, "open %s", cpath);
   autoclose int file = fd;
-  int64_t left = size;
-  while (left > 0) {
-    ssize_t r = read(file, t->buf, COPY_BUF_SIZE);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return err_errno(err, 500, errno, "read %s", cpath);
-    if (r == 0) break; /* shrank since stat: libarchive pads the entry */
-    size_t n = (uint64_t)r < (uint64_t)left ? (size_t)r : (size_t)left;
-    if (archive_write_data(t->a, t->buf, n) < 0) return tar_error(t, cpath, err);
-    left -= (int64_t)n;
-  }
-  return 0;
+  return tar_write_content(t->a, file, size, t->buf, COPY_BUF_SIZE, cpath, err);
 }
 
 /* One entry named aname (a directory gets its trailing slash here). */
@@ -238,32 +229,10 @@ static int write_entry_inner(tar_out *t, int dirfd, const char *name, const stru
   autofree char *path = S_ISDIR(st->st_mode) && !str_has_suffix(aname, "/")
                             ? xasprintf("%s/", aname)
                             : xstrdup(aname);
-  autoarchive_entry struct archive_entry *e = archive_entry_new();
-  archive_entry_set_pathname(e, path);
-  archive_entry_set_mode(e, st->st_mode);
-  archive_entry_set_uid(e, st->st_uid);
-  archive_entry_set_gid(e, st->st_gid);
-  archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
-  bool has_data = false;
-  if (S_ISREG(st->st_mode)) {
-    const char *first = st->st_nlink > 1 ? first_link_name(t, st, path) : NULL;
-    if (first) {
-      archive_entry_set_hardlink(e, first);
-      archive_entry_set_size(e, 0);
-    } else {
-      archive_entry_set_size(e, st->st_size);
-      has_data = st->st_size > 0;
-    }
-  } else if (S_ISLNK(st->st_mode)) {
-    char target[PATH_MAX];
-    ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
-    if (n < 0) return err_errno(err, 500, errno, "readlink %s", cpath);
-    target[n] = '\0';
-    archive_entry_set_symlink(e, target);
-  } else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
-    archive_entry_set_rdevmajor(e, major(st->st_rdev));
-    archive_entry_set_rdevminor(e, minor(st->st_rdev));
-  }
+  const char *first = S_ISREG(st->st_mode) && st->st_nlink > 1 ? first_link_name(t, st, path) : NULL;
+  bool has_data;
+  autoarchive_entry struct archive_entry *e = tar_entry_from_stat(dirfd, name, st, path, first, cpath, &has_data, err);
+  if (!e) return -1;
   if (!archive_entry_hardlink(e) && !S_ISLNK(st->st_mode)) {
     /* Docker's tar carries security.capability and no other xattr. */
     autofree char *proc = proc_path(dirfd, name);
