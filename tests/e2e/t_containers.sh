@@ -69,9 +69,19 @@ assert_eq "row1 created Created" "$(row row1)" "ps row of a created container"
 dk rename row1 row2
 assert_eq "row2 created Created" "$(row row2)" "ps follows a rename"
 dk start -a row2 >/dev/null
+ROW2=$(dk inspect -f '{{.Id}}' row2)
 assert_match "$(row row2)" "^row2 exited Exited \(0\) .*ago$" "ps follows start and exit"
 dk rm row2 >/dev/null
 assert_eq "" "$(row row2)" "ps follows a removal"
+assert_true "the removed container's directory is gone at once" test ! -e "$T_DATA/containers/$ROW2"
+trash_empty() { [ -z "$(find "$T_DATA/trash" "$T_RUN/trash" -mindepth 1 2>/dev/null)" ]; }
+assert_true "its files are deleted in the background" wait_for 10 trash_empty
+# the init layer: one copy for all containers, the runtime's mount points in place
+out=$(dk run --rm busybox sh -c 'ls -a / | grep -c "^.dockerenv$"; readlink /etc/mtab; cat /etc/hostname | wc -c')
+assert_eq "1 /proc/mounts 13" "$(echo $out)" "init layer: /.dockerenv, /etc/mtab, /etc/hostname"
+cid=$(dk create busybox true)
+assert_eq "$T_DATA/init-layer" "$(readlink "$T_DATA/containers/$cid/init")" "containers link the shared init layer"
+dk rm "$cid" >/dev/null
 sleep 0.6
 assert_contains "$(dk logs web)" "tick" "logs"
 assert_eq 2 "$(dk logs --tail 2 web | wc -l)" "logs --tail"
