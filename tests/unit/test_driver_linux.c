@@ -1344,6 +1344,18 @@ static void test_remove_leaves_nothing(void **state) {
   assert_nothing_left(never->id);
   ctr_free(c);
   ctr_free(never);
+  /* their directories went to the trash at once; the trash empties in the background */
+  lx_trash_settle(lx_of(fx.drv));
+  const char *roots[] = {fx.data_root, fx.exec_root};
+  for (size_t i = 0; i < 2; i++) {
+    autofree char *trash = xasprintf("%s/trash", roots[i]);
+    DIR *dir = opendir(trash);
+    assert_non_null(dir);
+    size_t entries = 0;
+    for (struct dirent *de; (de = readdir(dir));) entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(dir);
+    assert_int_equal(entries, 0);
+  }
 }
 
 /* ---- layers, network ---------------------------------------------------------------- */
